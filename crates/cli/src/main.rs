@@ -1,0 +1,2 @@
+//! The `imagegate` binary.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Registry I/O for imagegate.
+#![deny(missing_docs)]
