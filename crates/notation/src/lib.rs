@@ -4,15 +4,40 @@
 //! feature is enabled for trust-store loading) no filesystem. Callers hand in the
 //! envelope bytes, the artifact descriptor, a parsed trust policy, a trust store,
 //! the verification time and a revocation checker, and get back a typed verdict.
+//!
+//! # Verifying a signature
+//!
+//! 1. Parse the trust policy ([`policy::TrustPolicyDocument::from_json`]) and build the
+//!    [`store::TrustStore`] it refers to.
+//! 2. For each signature of the artifact (at most [`Limits::max_signatures_per_artifact`]),
+//!    call [`verify`] with the envelope bytes and media type (the signature manifest's layer),
+//!    the artifact descriptor and reference, the clock and a
+//!    [`revocation::RevocationChecker`].
+//! 3. The artifact is verified when one [`Outcome::is_verified`]; report
+//!    [`Outcome::warnings`] (logged failures) and [`Outcome::failure`] otherwise.
+//!
+//! Lower-level pieces are public for tools: [`envelope::parse`] (envelope decoding and
+//! header rules), [`envelope::ParsedEnvelope::verify_signature`],
+//! [`cert::validate_signing_chain`] and [`payload::Payload`].
 #![deny(missing_docs)]
 
+pub mod alg;
+pub mod cert;
 pub mod descriptor;
 pub mod dn;
 pub mod envelope;
 pub mod error;
 pub mod limits;
+pub mod outcome;
 pub mod payload;
 pub mod policy;
 pub mod revocation;
 pub mod store;
 pub mod timestamp;
+pub mod verifier;
+
+pub use descriptor::Descriptor;
+pub use error::Error;
+pub use limits::Limits;
+pub use outcome::{CheckResult, Outcome, SignerInfo};
+pub use verifier::{verify, VerifyRequest};

@@ -1,0 +1,284 @@
+//! Flattened JWS JSON serialization (`application/jose+json`, notation.md §5).
+//!
+//! Hand-written on serde: the received `protected` and `payload` strings are kept verbatim as
+//! the signing input (`ASCII(protected || "." || payload)`); they are never re-encoded.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use rustls_pki_types::CertificateDer;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::attributes::{
+    RawAttributes, HEADER_AUTHENTIC_SIGNING_TIME, HEADER_EXPIRY, HEADER_SIGNING_AGENT,
+    HEADER_SIGNING_SCHEME, HEADER_SIGNING_TIME, HEADER_TIMESTAMP_SIGNATURE,
+    HEADER_VERIFICATION_PLUGIN, HEADER_VERIFICATION_PLUGIN_MIN_VERSION,
+};
+use super::error::EnvelopeError;
+use super::{EnvelopeFormat, ParsedEnvelope};
+use crate::alg::SignatureAlgorithm;
+use crate::limits::Limits;
+
+/// Header names registered by RFC 7515 §4.1; Notation forbids listing them in `crit`.
+const REGISTERED: [&str; 11] = [
+    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit",
+];
+
+/// The four members of a flattened JWS; unknown members are ignored as in Go.
+#[derive(Deserialize)]
+struct JwsJson {
+    payload: String,
+    protected: String,
+    #[serde(default)]
+    header: Map<String, Value>,
+    signature: String,
+}
+
+/// Parse a JWS envelope. The size of `bytes` was checked by the caller.
+pub(crate) fn parse(bytes: &[u8], limits: &Limits) -> Result<ParsedEnvelope, EnvelopeError> {
+    let jws: JwsJson = serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Json {
+        reason: e.to_string(),
+    })?;
+
+    let protected_bytes = decode_url(
+        "protected",
+        &jws.protected,
+        limits.max_protected_header_bytes,
+    )?;
+    let protected: Map<String, Value> =
+        serde_json::from_slice(&protected_bytes).map_err(|e| EnvelopeError::Json {
+            reason: format!("protected header: {e}"),
+        })?;
+
+    let alg_name = match protected.get("alg") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return Err(invalid("alg", "expected a string")),
+        None => return Err(EnvelopeError::MissingHeader { name: "alg" }),
+    };
+    let algorithm = SignatureAlgorithm::from_jws_name(alg_name).ok_or_else(|| {
+        EnvelopeError::UnsupportedAlgorithm {
+            alg: alg_name.to_owned(),
+        }
+    })?;
+
+    let raw = raw_attributes(&protected)?;
+    let attributes = raw.finish("cty")?;
+
+    let (cert_chain, timestamp_token, signing_agent) = unprotected(&jws.header, limits)?;
+    let payload = decode_url("payload", &jws.payload, limits.max_payload_bytes)?;
+    // The longest Notation signature is an RSA-4096 one (512 bytes).
+    let signature = decode_url("signature", &jws.signature, 1024)?;
+
+    let mut signing_input = Vec::with_capacity(jws.protected.len() + 1 + jws.payload.len());
+    signing_input.extend_from_slice(jws.protected.as_bytes());
+    signing_input.push(b'.');
+    signing_input.extend_from_slice(jws.payload.as_bytes());
+
+    Ok(ParsedEnvelope {
+        format: EnvelopeFormat::Jws,
+        algorithm,
+        attributes,
+        cert_chain,
+        timestamp_token,
+        signing_agent,
+        payload,
+        signature,
+        signing_input,
+    })
+}
+
+fn invalid(name: &str, reason: &str) -> EnvelopeError {
+    EnvelopeError::InvalidHeader {
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+fn raw_attributes(protected: &Map<String, Value>) -> Result<RawAttributes, EnvelopeError> {
+    let crit = match protected.get("crit") {
+        None => None,
+        Some(Value::Array(items)) => {
+            let mut names = Vec::with_capacity(items.len());
+            for item in items {
+                let Value::String(name) = item else {
+                    return Err(invalid("crit", "expected an array of strings"));
+                };
+                if REGISTERED.contains(&name.as_str()) {
+                    return Err(EnvelopeError::RegisteredHeaderInCrit { name: name.clone() });
+                }
+                names.push(name.clone());
+            }
+            Some(names)
+        }
+        Some(_) => return Err(invalid("crit", "expected an array of strings")),
+    };
+    Ok(RawAttributes {
+        crit,
+        present: protected.keys().cloned().collect(),
+        content_type: opt_string(protected, "cty")?,
+        signing_scheme: opt_string(protected, HEADER_SIGNING_SCHEME)?,
+        signing_time: opt_time(protected, HEADER_SIGNING_TIME)?,
+        authentic_signing_time: opt_time(protected, HEADER_AUTHENTIC_SIGNING_TIME)?,
+        expiry: opt_time(protected, HEADER_EXPIRY)?,
+        verification_plugin: opt_string(protected, HEADER_VERIFICATION_PLUGIN)?,
+        verification_plugin_min_version: opt_string(
+            protected,
+            HEADER_VERIFICATION_PLUGIN_MIN_VERSION,
+        )?,
+    })
+}
+
+fn opt_string(map: &Map<String, Value>, name: &str) -> Result<Option<String>, EnvelopeError> {
+    match map.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(name, "expected a string")),
+    }
+}
+
+fn opt_time(map: &Map<String, Value>, name: &str) -> Result<Option<OffsetDateTime>, EnvelopeError> {
+    let Some(text) = opt_string(map, name)? else {
+        return Ok(None);
+    };
+    OffsetDateTime::parse(&text, &Rfc3339)
+        .map(Some)
+        .map_err(|e| invalid(name, &format!("expected an RFC 3339 time: {e}")))
+}
+
+type Unprotected = (
+    Vec<CertificateDer<'static>>,
+    Option<Vec<u8>>,
+    Option<String>,
+);
+
+/// The unprotected `header`: `x5c` (required), timestamp token and signing agent (optional).
+fn unprotected(header: &Map<String, Value>, limits: &Limits) -> Result<Unprotected, EnvelopeError> {
+    let certs = match header.get("x5c") {
+        Some(Value::Array(items)) if !items.is_empty() => items,
+        Some(Value::Array(_)) | None => return Err(EnvelopeError::CertChainMissing),
+        Some(_) => return Err(invalid("x5c", "expected an array of base64 strings")),
+    };
+    if certs.len() > limits.max_cert_chain_len {
+        return Err(EnvelopeError::ChainTooLong {
+            len: certs.len(),
+            limit: limits.max_cert_chain_len,
+        });
+    }
+    let mut chain = Vec::with_capacity(certs.len());
+    for item in certs {
+        let Value::String(text) = item else {
+            return Err(invalid("x5c", "expected an array of base64 strings"));
+        };
+        chain.push(CertificateDer::from(decode_std(
+            "x5c",
+            text,
+            limits.max_cert_bytes,
+        )?));
+    }
+    let token = match header.get(HEADER_TIMESTAMP_SIGNATURE) {
+        None => None,
+        Some(Value::String(text)) => Some(decode_std(
+            HEADER_TIMESTAMP_SIGNATURE,
+            text,
+            limits.max_timestamp_token_bytes,
+        )?),
+        Some(_) => {
+            return Err(invalid(
+                HEADER_TIMESTAMP_SIGNATURE,
+                "expected a base64 string",
+            ))
+        }
+    };
+    // Go matches JSON keys case-insensitively; the notation-go fixtures spell this
+    // `io.cncf.notary.SigningAgent`. The agent is diagnostic only, so follow Go here.
+    let agent = header
+        .get(HEADER_SIGNING_AGENT)
+        .or_else(|| {
+            header
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(HEADER_SIGNING_AGENT))
+                .map(|(_, v)| v)
+        })
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok((chain, token, agent))
+}
+
+/// Decode unpadded base64url (RFC 7515 §2), bounded by `limit` decoded bytes.
+fn decode_url(field: &'static str, text: &str, limit: usize) -> Result<Vec<u8>, EnvelopeError> {
+    check_decoded_len(field, text, limit)?;
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|e| base64_error(field, text, e))
+}
+
+/// Decode standard, padded base64 (RFC 7515 §4.1.6 for `x5c`), bounded by `limit` bytes.
+fn decode_std(field: &'static str, text: &str, limit: usize) -> Result<Vec<u8>, EnvelopeError> {
+    check_decoded_len(field, text, limit)?;
+    STANDARD
+        .decode(text)
+        .map_err(|e| base64_error(field, text, e))
+}
+
+fn check_decoded_len(field: &'static str, text: &str, limit: usize) -> Result<(), EnvelopeError> {
+    let size = text.len() / 4 * 3 + text.len() % 4;
+    if size > limit {
+        return Err(EnvelopeError::TooLarge {
+            what: field,
+            size,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// Map a base64 error to Go's "illegal base64 data at input byte N" position.
+fn base64_error(field: &'static str, text: &str, err: base64::DecodeError) -> EnvelopeError {
+    let position = match err {
+        base64::DecodeError::InvalidByte(pos, _)
+        | base64::DecodeError::InvalidLastSymbol(pos, _) => pos,
+        base64::DecodeError::InvalidLength(len) => len,
+        base64::DecodeError::InvalidPadding => text.find('=').unwrap_or(text.len()),
+    };
+    EnvelopeError::Base64 { field, position }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_base64url_is_rejected_at_the_padding() {
+        let err = decode_url("payload", "eyJhIjoxfQ=", 100).unwrap_err();
+        assert_eq!(
+            err,
+            EnvelopeError::Base64 {
+                field: "payload",
+                position: 10
+            }
+        );
+        assert!(err
+            .to_string()
+            .starts_with("signature is invalid. Error: illegal base64 data at input byte 10"));
+    }
+
+    #[test]
+    fn standard_alphabet_is_rejected_in_base64url() {
+        assert!(decode_url("payload", "ab+/", 100).is_err());
+        assert_eq!(decode_url("payload", "ab-_", 100).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn limits_are_checked_before_decoding() {
+        let err = decode_url("payload", &"A".repeat(4000), 100).unwrap_err();
+        assert!(matches!(
+            err,
+            EnvelopeError::TooLarge {
+                what: "payload",
+                ..
+            }
+        ));
+    }
+}

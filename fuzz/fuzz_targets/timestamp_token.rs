@@ -1,0 +1,40 @@
+//! Fuzz RFC 3161 timestamp token verification: arbitrary tokens must never panic (they are
+//! BER-normalised, parsed and, when well-formed enough, verified against a fixed TSA root),
+//! and neither may trust-store certificate-file parsing of the same bytes.
+#![no_main]
+
+use imagegate_notation::policy::StoreType;
+use imagegate_notation::revocation::{FixedRevocationChecker, RevocationStatus};
+use imagegate_notation::store::TrustStore;
+use imagegate_notation::timestamp::verify_timestamp;
+use libfuzzer_sys::fuzz_target;
+
+/// A `tsa` store with GlobalSign Root CA - R6 from the shared vectors, when present next to
+/// the repository (`<repo>/../shared`); otherwise empty (verification then stops early).
+fn tsa_store() -> TrustStore {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/vectors/notation/cert-tsa-root-globalsign-r6.cer"
+    );
+    let mut store = TrustStore::new();
+    if let Ok(der) = std::fs::read(path) {
+        let _ = store.add_file(StoreType::Tsa, "fuzz", "globalsign-r6.cer", &der);
+    }
+    store
+}
+
+thread_local! {
+    static STORE: TrustStore = tsa_store();
+}
+
+fuzz_target!(|data: &[u8]| {
+    let checker = FixedRevocationChecker::new(RevocationStatus::Ok);
+    // The first 32 bytes are the "signature" the imprint must match; the rest is the token.
+    let (signature, token) = data.split_at(data.len().min(32));
+    STORE.with(|store| {
+        let roots = store.certificates(StoreType::Tsa, "fuzz").unwrap_or(&[]);
+        let _ = verify_timestamp(token, signature, roots, &checker);
+    });
+    let mut scratch = TrustStore::new();
+    let _ = scratch.add_file(StoreType::Tsa, "fuzz", "fuzz.pem", data);
+});
