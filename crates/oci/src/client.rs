@@ -1,0 +1,465 @@
+//! `RegistryClient`: the four registry operations the engine needs.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, CONTENT_TYPE, LINK};
+use reqwest::{Method, StatusCode};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::config::ClientConfig;
+use crate::digest::Digest;
+use crate::error::{OciError, Operation};
+use crate::model::{
+    parse_manifest, Descriptor, ImageIndex, Manifest, ResolvedManifest, MANIFEST_MEDIA_TYPES,
+    OCI_INDEX,
+};
+use crate::reference::Reference;
+use crate::referrers;
+use crate::transport::{declared_length, read_capped, registry_error_detail, Ctx, Transport};
+
+/// How long "this registry has no referrers API" is remembered.
+const NO_API_MEMORY: Duration = Duration::from_secs(600);
+/// Most registries remembered as having no referrers API.
+const NO_API_HOSTS: usize = 1024;
+
+/// An async registry client. Cheap to clone; clones share the connection pool,
+/// the token cache and what was learned about each registry. `Send + Sync`.
+#[derive(Clone)]
+pub struct RegistryClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Transport,
+    accept_manifests: String,
+    /// Registries that answered 404 on the referrers API, and when.
+    no_referrers_api: Mutex<HashMap<String, Instant>>,
+}
+
+impl fmt::Debug for RegistryClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryClient")
+            .field("config", &self.inner.transport.config)
+            .finish()
+    }
+}
+
+impl RegistryClient {
+    /// Builds a client. Fails only on an unusable configuration (bad CA PEM).
+    pub fn new(config: ClientConfig) -> Result<Self, OciError> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                transport: Transport::new(config)?,
+                accept_manifests: MANIFEST_MEDIA_TYPES.join(", "),
+                no_referrers_api: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.transport.config
+    }
+
+    /// Resolves a tag (or checks a digest) to the manifest's digest, media type
+    /// and size: `HEAD` with every manifest and index `Accept` type, falling back
+    /// to `GET` and hashing the body when the registry omits `Docker-Content-Digest`.
+    /// When the reference carries a digest, the registry's answer must match it.
+    pub async fn resolve(&self, r: &Reference) -> Result<ResolvedManifest, OciError> {
+        let ctx = self.ctx(Operation::Resolve, r);
+        let expected = match &r.digest {
+            Some(d) => Some(Digest::parse(d).map_err(|source| invalid_digest(&ctx, source))?),
+            None => None,
+        };
+        let url = self.url(r, &format!("manifests/{}", r.manifest_reference()), &ctx)?;
+        let t = &self.inner.transport;
+        let accept = self.inner.accept_manifests.as_str();
+        let head = t.send(&ctx, Method::HEAD, &url, accept).await?;
+        if head.status().is_success() {
+            let headers = head.headers();
+            let size = declared_length(headers);
+            if let Some(len) = size.filter(|l| *l > self.config().max_manifest_bytes) {
+                return Err(OciError::TooLarge {
+                    op: ctx.op,
+                    reference: ctx.reference,
+                    limit: self.config().max_manifest_bytes,
+                    actual: Some(len),
+                });
+            }
+            let media_type =
+                content_type(headers).filter(|m| MANIFEST_MEDIA_TYPES.contains(&m.as_str()));
+            let digest = headers
+                .get("docker-content-digest")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| Digest::parse(v.trim()).map_err(|source| invalid_digest(&ctx, source)))
+                .transpose()?;
+            if let (Some(digest), Some(media_type), Some(size)) = (digest, media_type, size) {
+                if let Some(exp) = &expected {
+                    if *exp != digest {
+                        return Err(mismatch(&ctx, exp, &digest));
+                    }
+                }
+                return Ok(ResolvedManifest {
+                    digest: digest.to_string(),
+                    media_type,
+                    size,
+                });
+            }
+        } else if head.status() == StatusCode::NOT_FOUND {
+            return Err(t.status_error(&ctx, head).await);
+        }
+        // No usable HEAD answer: GET the manifest and hash it ourselves.
+        let get = t.send(&ctx, Method::GET, &url, accept).await?;
+        if !get.status().is_success() {
+            return Err(t.status_error(&ctx, get).await);
+        }
+        let header_type = content_type(get.headers());
+        let bytes = read_capped(&ctx, get, self.config().max_manifest_bytes).await?;
+        let digest = match &expected {
+            Some(exp) => verify(&ctx, exp, &bytes)?,
+            None => Digest::sha256_of(&bytes),
+        };
+        let (media_type, _) = parse_manifest(&bytes, header_type.as_deref())
+            .map_err(|e| invalid_manifest(&ctx, e.to_string()))?;
+        Ok(ResolvedManifest {
+            digest: digest.to_string(),
+            media_type,
+            size: bytes.len() as u64,
+        })
+    }
+
+    /// Lists the referrers of `subject` (which must carry a digest), keeping only
+    /// those whose `artifactType` equals `artifact_type` when one is given.
+    ///
+    /// Tries the OCI 1.1 referrers API first (following `Link` pagination and
+    /// filtering client-side unless the registry reports `OCI-Filters-Applied:
+    /// artifactType`); when it answers 404 (without `NAME_UNKNOWN`) or with a
+    /// non-index content type, falls back to the referrers tag schema
+    /// (`<alg>-<hex>` index) and remembers that the registry lacks the API for
+    /// ten minutes. A missing tag means no referrers; 401/403 are errors.
+    pub async fn referrers(
+        &self,
+        subject: &Reference,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Descriptor>, OciError> {
+        let ctx = self.ctx(Operation::ListReferrers, subject);
+        let Some(digest) = &subject.digest else {
+            return Err(OciError::DigestRequired {
+                op: ctx.op,
+                reference: ctx.reference,
+            });
+        };
+        let digest = Digest::parse(digest).map_err(|source| invalid_digest(&ctx, source))?;
+        let host = subject.api_host().to_owned();
+        if !self.known_without_api(&host) {
+            if let Some(found) = self
+                .referrers_api(&ctx, subject, &digest, artifact_type)
+                .await?
+            {
+                return Ok(found);
+            }
+            self.remember_without_api(host);
+        }
+        self.referrers_tag_schema(&ctx, subject, &digest, artifact_type)
+            .await
+    }
+
+    /// Fetches the manifest `digest` from `r`'s repository, capped at
+    /// `max_manifest_bytes`, verifying that the bytes hash to `digest`.
+    pub async fn fetch_manifest(&self, r: &Reference, digest: &str) -> Result<Manifest, OciError> {
+        let pinned = r.with_digest(digest);
+        let ctx = self.ctx(Operation::FetchManifest, &pinned);
+        let expected = Digest::parse(digest).map_err(|source| invalid_digest(&ctx, source))?;
+        let url = self.url(r, &format!("manifests/{expected}"), &ctx)?;
+        let t = &self.inner.transport;
+        let response = t
+            .send(&ctx, Method::GET, &url, &self.inner.accept_manifests)
+            .await?;
+        if !response.status().is_success() {
+            return Err(t.status_error(&ctx, response).await);
+        }
+        let header_type = content_type(response.headers());
+        let bytes = read_capped(&ctx, response, self.config().max_manifest_bytes).await?;
+        verify(&ctx, &expected, &bytes)?;
+        let (media_type, parsed) = parse_manifest(&bytes, header_type.as_deref())
+            .map_err(|e| invalid_manifest(&ctx, e.to_string()))?;
+        Ok(Manifest {
+            digest: expected.to_string(),
+            media_type,
+            bytes,
+            parsed,
+        })
+    }
+
+    /// Fetches the blob `desc` from `r`'s repository into memory. Refuses without
+    /// a request when `desc.size` exceeds `max_blob_bytes`; never reads more than
+    /// `desc.size` bytes; verifies size and digest.
+    pub async fn fetch_blob(&self, r: &Reference, desc: &Descriptor) -> Result<Bytes, OciError> {
+        let pinned = r.with_digest(&desc.digest);
+        let ctx = self.ctx(Operation::FetchBlob, &pinned);
+        let expected =
+            Digest::parse(&desc.digest).map_err(|source| invalid_digest(&ctx, source))?;
+        let cap = self.config().max_blob_bytes;
+        if desc.size > cap {
+            return Err(OciError::TooLarge {
+                op: ctx.op,
+                reference: ctx.reference,
+                limit: cap,
+                actual: Some(desc.size),
+            });
+        }
+        let url = self.url(r, &format!("blobs/{expected}"), &ctx)?;
+        let t = &self.inner.transport;
+        let response = t.send(&ctx, Method::GET, &url, "*/*").await?;
+        if !response.status().is_success() {
+            return Err(t.status_error(&ctx, response).await);
+        }
+        match declared_length(response.headers()) {
+            Some(len) if len > cap => {
+                return Err(OciError::TooLarge {
+                    op: ctx.op,
+                    reference: ctx.reference,
+                    limit: cap,
+                    actual: Some(len),
+                })
+            }
+            Some(len) if len != desc.size => {
+                return Err(size_mismatch(&ctx, desc.size, len, false));
+            }
+            _ => {}
+        }
+        let bytes = match read_capped(&ctx, response, desc.size).await {
+            Ok(b) => b,
+            Err(OciError::TooLarge { .. }) => {
+                return Err(size_mismatch(&ctx, desc.size, desc.size + 1, true))
+            }
+            Err(e) => return Err(e),
+        };
+        if bytes.len() as u64 != desc.size {
+            return Err(size_mismatch(&ctx, desc.size, bytes.len() as u64, false));
+        }
+        verify(&ctx, &expected, &bytes)?;
+        Ok(bytes)
+    }
+
+    /// The referrers API. `Ok(None)` means "not supported here, use the tag schema".
+    async fn referrers_api(
+        &self,
+        ctx: &Ctx,
+        subject: &Reference,
+        digest: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<Vec<Descriptor>>, OciError> {
+        let t = &self.inner.transport;
+        let cfg = self.config();
+        let mut url = self.url(subject, &format!("referrers/{digest}"), ctx)?;
+        if let Some(at) = artifact_type {
+            url.query_pairs_mut().append_pair("artifactType", at);
+        }
+        let mut found = Vec::new();
+        let mut seen = 0usize;
+        for page in 1.. {
+            if page > cfg.max_referrer_pages {
+                return Err(too_many(ctx, cfg.max_referrer_pages, "pages"));
+            }
+            let response = t.send(ctx, Method::GET, &url, OCI_INDEX).await?;
+            let status = response.status();
+            if status == StatusCode::NOT_FOUND && page == 1 {
+                let body = read_capped(ctx, response, 64 * 1024)
+                    .await
+                    .unwrap_or_default();
+                let detail = registry_error_detail(&body);
+                if detail.starts_with("NAME_UNKNOWN") {
+                    return Err(OciError::NotFound {
+                        op: ctx.op,
+                        reference: ctx.reference.clone(),
+                        detail,
+                    });
+                }
+                return Ok(None);
+            }
+            if !status.is_success() {
+                return Err(t.status_error(ctx, response).await);
+            }
+            let headers = response.headers();
+            if page == 1 && content_type(headers).as_deref() != Some(OCI_INDEX) {
+                return Ok(None);
+            }
+            let applied = referrers::filter_applied(
+                headers
+                    .get("oci-filters-applied")
+                    .and_then(|v| v.to_str().ok()),
+            );
+            let link = headers
+                .get(LINK)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = read_capped(ctx, response, cfg.max_manifest_bytes).await?;
+            let index: ImageIndex = serde_json::from_slice(&body).map_err(|e| {
+                invalid_manifest(ctx, format!("referrers answer is not an image index: {e}"))
+            })?;
+            seen += index.manifests.len();
+            if seen > cfg.max_referrers {
+                return Err(too_many(ctx, cfg.max_referrers, "entries"));
+            }
+            let mut entries = index.manifests;
+            if !applied {
+                referrers::keep(&mut entries, artifact_type);
+            }
+            found.extend(entries);
+            match link.map(|l| referrers::next_link(&l, &url)).transpose() {
+                Ok(Some(Some(next))) => url = next,
+                Ok(_) => break,
+                Err(reason) => return Err(invalid_manifest(ctx, reason)),
+            }
+        }
+        Ok(Some(found))
+    }
+
+    /// The referrers tag schema: the index tagged `<alg>-<hex>`; no tag = none.
+    async fn referrers_tag_schema(
+        &self,
+        ctx: &Ctx,
+        subject: &Reference,
+        digest: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Descriptor>, OciError> {
+        let t = &self.inner.transport;
+        let cfg = self.config();
+        let url = self.url(
+            subject,
+            &format!("manifests/{}", digest.referrers_tag()),
+            ctx,
+        )?;
+        let response = t.send(ctx, Method::GET, &url, OCI_INDEX).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(Vec::new());
+        }
+        if !response.status().is_success() {
+            return Err(t.status_error(ctx, response).await);
+        }
+        let body = read_capped(ctx, response, cfg.max_manifest_bytes).await?;
+        let index: ImageIndex = serde_json::from_slice(&body).map_err(|e| {
+            invalid_manifest(
+                ctx,
+                format!(
+                    "referrers tag {} is not an image index: {e}",
+                    digest.referrers_tag()
+                ),
+            )
+        })?;
+        if index.manifests.len() > cfg.max_referrers {
+            return Err(too_many(ctx, cfg.max_referrers, "entries"));
+        }
+        let mut entries = index.manifests;
+        referrers::keep(&mut entries, artifact_type);
+        Ok(entries)
+    }
+
+    fn ctx(&self, op: Operation, r: &Reference) -> Ctx {
+        let cfg = self.config();
+        Ctx {
+            op,
+            reference: r.to_string(),
+            registry: r.registry.clone(),
+            scope: format!("repository:{}:pull", r.repository),
+            deadline: Instant::now() + cfg.retry.max_total_time,
+            budget: cfg.retry.max_total_time,
+            request_timeout: cfg.request_timeout,
+        }
+    }
+
+    fn url(&self, r: &Reference, tail: &str, ctx: &Ctx) -> Result<Url, OciError> {
+        let base = self.inner.transport.base_url(r.api_host());
+        Url::parse(&format!("{base}/v2/{}/{tail}", r.repository)).map_err(|e| {
+            OciError::InvalidReference {
+                input: ctx.reference.clone(),
+                reason: e.to_string(),
+            }
+        })
+    }
+
+    fn known_without_api(&self, host: &str) -> bool {
+        let Ok(map) = self.inner.no_referrers_api.lock() else {
+            return false;
+        };
+        map.get(host)
+            .is_some_and(|since| since.elapsed() < NO_API_MEMORY)
+    }
+
+    fn remember_without_api(&self, host: String) {
+        if let Ok(mut map) = self.inner.no_referrers_api.lock() {
+            if map.len() >= NO_API_HOSTS {
+                map.clear();
+            }
+            map.insert(host, Instant::now());
+        }
+    }
+}
+
+/// The media type of a response, without parameters.
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    Some(v.split(';').next().unwrap_or(v).trim().to_owned())
+}
+
+/// Hashes `bytes` with `expected`'s algorithm and compares.
+fn verify(ctx: &Ctx, expected: &Digest, bytes: &[u8]) -> Result<Digest, OciError> {
+    let mut h = expected.hasher();
+    h.update(bytes);
+    let actual = h.finish();
+    if actual == *expected {
+        Ok(actual)
+    } else {
+        Err(mismatch(ctx, expected, &actual))
+    }
+}
+
+fn mismatch(ctx: &Ctx, expected: &Digest, actual: &Digest) -> OciError {
+    OciError::DigestMismatch {
+        op: ctx.op,
+        reference: ctx.reference.clone(),
+        expected: expected.to_string(),
+        actual: actual.to_string(),
+    }
+}
+
+fn size_mismatch(ctx: &Ctx, expected: u64, actual: u64, truncated: bool) -> OciError {
+    OciError::SizeMismatch {
+        op: ctx.op,
+        reference: ctx.reference.clone(),
+        expected,
+        actual,
+        truncated,
+    }
+}
+
+fn invalid_manifest(ctx: &Ctx, detail: String) -> OciError {
+    OciError::InvalidManifest {
+        op: ctx.op,
+        reference: ctx.reference.clone(),
+        detail,
+    }
+}
+
+fn invalid_digest(ctx: &Ctx, source: crate::digest::DigestError) -> OciError {
+    OciError::InvalidDigest {
+        op: ctx.op,
+        reference: ctx.reference.clone(),
+        source,
+    }
+}
+
+fn too_many(ctx: &Ctx, limit: usize, what: &'static str) -> OciError {
+    OciError::TooManyReferrers {
+        op: ctx.op,
+        reference: ctx.reference.clone(),
+        limit,
+        what,
+    }
+}

@@ -1,0 +1,621 @@
+//! HTTP transport: one pooled reqwest client, per-request deadlines, redirect
+//! policy, authentication with one refresh on 401, bounded retries that honour
+//! `Retry-After`, and size-capped body reads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use reqwest::{Method, Response, StatusCode};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::auth::{parse_challenge, AuthState, Challenge, Token, TokenKey, TokenResponse};
+use crate::config::ClientConfig;
+use crate::credentials::Credential;
+use crate::error::{OciError, Operation};
+
+/// Largest error or token response body we read.
+const SMALL_BODY: u64 = 64 * 1024;
+
+/// Shared state behind a `RegistryClient`.
+pub(crate) struct Transport {
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: ClientConfig,
+    pub(crate) auth: AuthState,
+}
+
+/// What one operation is about: used for auth scope and error messages.
+pub(crate) struct Ctx {
+    pub(crate) op: Operation,
+    pub(crate) reference: String,
+    /// Registry host as written in the reference (credential lookup, cache key).
+    pub(crate) registry: String,
+    /// `repository:<name>:pull`.
+    pub(crate) scope: String,
+    /// When the whole operation must be over.
+    pub(crate) deadline: Instant,
+    /// The operation budget `deadline` was computed from (for error messages).
+    pub(crate) budget: Duration,
+    /// The per-request deadline (for error messages).
+    pub(crate) request_timeout: Duration,
+}
+
+impl Ctx {
+    pub(crate) fn timeout(&self, after: Duration) -> OciError {
+        OciError::Timeout {
+            op: self.op,
+            reference: self.reference.clone(),
+            after,
+        }
+    }
+}
+
+impl Transport {
+    pub(crate) fn new(config: ClientConfig) -> Result<Self, OciError> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .redirect(redirect_policy(&config));
+        let mut roots = Vec::new();
+        for pem in &config.extra_root_pems {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| OciError::Config(format!("extra root CA is not valid PEM: {e}")))?;
+            if certs.is_empty() {
+                return Err(OciError::Config(
+                    "extra root CA file holds no certificate".into(),
+                ));
+            }
+            roots.extend(certs);
+        }
+        if !roots.is_empty() {
+            builder = builder.tls_certs_merge(roots);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| OciError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            config,
+            auth: AuthState::default(),
+        })
+    }
+
+    /// `http://` or `https://` followed by the API host.
+    pub(crate) fn base_url(&self, api_host: &str) -> String {
+        let scheme = if self.config.is_plain_http(api_host) {
+            "http"
+        } else {
+            "https"
+        };
+        format!("{scheme}://{api_host}")
+    }
+
+    /// Sends a request, authenticating and retrying as needed. Returns any
+    /// response that is not 401/403/429/5xx; the caller maps the rest.
+    pub(crate) async fn send(
+        &self,
+        ctx: &Ctx,
+        method: Method,
+        url: &Url,
+        accept: &str,
+    ) -> Result<Response, OciError> {
+        let retry = &self.config.retry;
+        let mut attempt = 0u32;
+        let mut refreshed_auth = false;
+        let mut backoff = retry.initial_backoff;
+        loop {
+            attempt += 1;
+            let credential = self.config.credentials.credentials(&ctx.registry);
+            let key = self.token_key(ctx, credential.as_ref());
+            let (authorization, token_used) =
+                self.authorization(ctx, credential.as_ref(), &key).await?;
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(ACCEPT, accept);
+            if let Some(value) = authorization {
+                req = req.header(AUTHORIZATION, value);
+            }
+            let result = tokio::time::timeout_at(ctx.deadline, req.send())
+                .await
+                .map_err(|_| ctx.timeout(ctx.budget))?;
+            let response = match result {
+                Ok(r) => r,
+                Err(e) if e.is_connect() && attempt < retry.max_attempts => {
+                    if !self.wait(ctx, backoff).await {
+                        return Err(self.transport_error(ctx, e));
+                    }
+                    backoff = (backoff * 2).min(retry.max_backoff);
+                    continue;
+                }
+                Err(e) => return Err(self.transport_error(ctx, e)),
+            };
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED {
+                let challenge = response
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_challenge);
+                self.auth.forget(&key, token_used.as_ref());
+                let refreshable = matches!(
+                    (&challenge, &credential),
+                    (Some(Challenge::Bearer { .. }), _)
+                        | (Some(Challenge::Basic), Some(Credential::Basic { .. }))
+                );
+                if !refreshed_auth && refreshable {
+                    refreshed_auth = true;
+                    attempt -= 1;
+                    if let Some(c) = challenge {
+                        self.auth.set_challenge(&ctx.registry, c);
+                    }
+                    continue;
+                }
+                let detail = match (&credential, refreshed_auth) {
+                    (None, _) => "no credentials are configured for this registry".to_owned(),
+                    (Some(_), true) => "the registry refused the credentials or token".to_owned(),
+                    (Some(_), false) => "the registry refused the credentials".to_owned(),
+                };
+                return Err(OciError::Unauthorized {
+                    op: ctx.op,
+                    reference: ctx.reference.clone(),
+                    registry: ctx.registry.clone(),
+                    detail,
+                });
+            }
+            if status == StatusCode::FORBIDDEN {
+                return Err(OciError::Forbidden {
+                    op: ctx.op,
+                    reference: ctx.reference.clone(),
+                });
+            }
+            let retryable = status == StatusCode::TOO_MANY_REQUESTS
+                || matches!(status.as_u16(), 500 | 502 | 503 | 504);
+            if !retryable {
+                return Ok(response);
+            }
+            let exhausted = || OciError::RetriesExhausted {
+                op: ctx.op,
+                reference: ctx.reference.clone(),
+                status: status.as_u16(),
+                attempts: attempt,
+            };
+            if attempt >= retry.max_attempts {
+                return Err(exhausted());
+            }
+            let wait = match retry_after(response.headers()) {
+                Some(asked) if asked > retry.max_backoff => return Err(exhausted()),
+                Some(asked) => asked,
+                None => backoff,
+            };
+            tracing::debug!(
+                status = status.as_u16(),
+                ?wait,
+                attempt,
+                "registry asked to retry"
+            );
+            if !self.wait(ctx, wait).await {
+                return Err(exhausted());
+            }
+            backoff = (backoff * 2).min(retry.max_backoff);
+        }
+    }
+
+    /// Sleeps `d` unless that would pass the operation deadline.
+    async fn wait(&self, ctx: &Ctx, d: Duration) -> bool {
+        if Instant::now() + d >= ctx.deadline {
+            return false;
+        }
+        tokio::time::sleep(d).await;
+        true
+    }
+
+    fn token_key(&self, ctx: &Ctx, credential: Option<&Credential>) -> TokenKey {
+        TokenKey {
+            host: ctx.registry.clone(),
+            scope: ctx.scope.clone(),
+            credential: credential.map_or_else(|| "anonymous".to_owned(), Credential::fingerprint),
+        }
+    }
+
+    /// The `Authorization` header for the next request (and the cached token it
+    /// carries, if any), fetching a token if the host is known to use bearer auth
+    /// and none is cached. Concurrent callers share one token exchange.
+    async fn authorization(
+        &self,
+        ctx: &Ctx,
+        credential: Option<&Credential>,
+        key: &TokenKey,
+    ) -> Result<(Option<HeaderValue>, Option<Token>), OciError> {
+        if let Some(Credential::Bearer(t)) = credential {
+            return Ok((Some(secret_header(&format!("Bearer {t}"))), None));
+        }
+        match self.auth.challenge(&ctx.registry) {
+            None => Ok((None, None)),
+            Some(Challenge::Basic) => Ok((
+                match credential {
+                    Some(Credential::Basic { username, password }) => {
+                        Some(basic_header(username, password))
+                    }
+                    _ => None,
+                },
+                None,
+            )),
+            Some(Challenge::Bearer { realm, service }) => {
+                let token = match self.auth.token(key) {
+                    Some(t) => t,
+                    None => {
+                        let gate = self.auth.gate(key);
+                        let _turn = match &gate {
+                            Some(g) => Some(
+                                tokio::time::timeout_at(ctx.deadline, g.lock())
+                                    .await
+                                    .map_err(|_| ctx.timeout(ctx.budget))?,
+                            ),
+                            None => None,
+                        };
+                        // Another task may have fetched it while we waited.
+                        match self.auth.token(key) {
+                            Some(t) => t,
+                            None => {
+                                let fetched = self
+                                    .fetch_token(ctx, &realm, service.as_deref(), credential)
+                                    .await;
+                                self.auth.release(key);
+                                let (t, lifetime) = fetched?;
+                                self.auth.store(key.clone(), t.clone(), lifetime);
+                                t
+                            }
+                        }
+                    }
+                };
+                Ok((
+                    Some(secret_header(&format!("Bearer {}", token.0))),
+                    Some(token),
+                ))
+            }
+        }
+    }
+
+    /// The docker token flow: GET `realm?service=…&scope=…` (Basic auth with the
+    /// credentials, if any), or the OAuth2 refresh-token POST for identity tokens.
+    async fn fetch_token(
+        &self,
+        ctx: &Ctx,
+        realm: &str,
+        service: Option<&str>,
+        credential: Option<&Credential>,
+    ) -> Result<(Token, Duration), OciError> {
+        let fail = |detail: String| OciError::TokenExchange {
+            op: ctx.op,
+            reference: ctx.reference.clone(),
+            realm: realm.chars().take(256).collect(),
+            detail,
+        };
+        let url = Url::parse(realm).map_err(|e| fail(format!("realm is not a URL: {e}")))?;
+        let host_port = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => return Err(fail("realm has no host".into())),
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if self.config.is_plain_http(&host_port) => {}
+            other => {
+                return Err(fail(format!(
+                    "refusing to send credentials to a {other}:// realm; list the host as insecure if this is intended"
+                )))
+            }
+        }
+        let req = match credential {
+            Some(Credential::IdentityToken(refresh)) => {
+                let mut form = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                    ("scope", ctx.scope.as_str()),
+                    ("client_id", "imagegate"),
+                ];
+                if let Some(s) = service {
+                    form.push(("service", s));
+                }
+                let body: String = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish();
+                self.http
+                    .post(url)
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(body)
+            }
+            other => {
+                let mut url = url;
+                {
+                    let mut q = url.query_pairs_mut();
+                    if let Some(s) = service {
+                        q.append_pair("service", s);
+                    }
+                    q.append_pair("scope", &ctx.scope);
+                }
+                let mut req = self.http.get(url);
+                if let Some(Credential::Basic { username, password }) = other {
+                    req = req.header(AUTHORIZATION, basic_header(username, password));
+                }
+                req
+            }
+        };
+        let response = tokio::time::timeout_at(ctx.deadline, req.send())
+            .await
+            .map_err(|_| ctx.timeout(ctx.budget))?
+            .map_err(|e| fail(describe_reqwest(&e)))?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(OciError::Unauthorized {
+                op: ctx.op,
+                reference: ctx.reference.clone(),
+                registry: ctx.registry.clone(),
+                detail: format!(
+                    "the token service refused the credentials (HTTP {})",
+                    status.as_u16()
+                ),
+            });
+        }
+        if !status.is_success() {
+            return Err(fail(format!("HTTP {}", status.as_u16())));
+        }
+        let body = read_capped(ctx, response, SMALL_BODY).await?;
+        let parsed: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|e| fail(format!("answer is not token JSON: {e}")))?;
+        parsed
+            .into_token()
+            .ok_or_else(|| fail("answer has no token".into()))
+    }
+
+    pub(crate) fn transport_error(&self, ctx: &Ctx, e: reqwest::Error) -> OciError {
+        map_reqwest(ctx, &self.config, e)
+    }
+
+    /// Maps an unexpected status to an error, reading a bounded error body.
+    pub(crate) async fn status_error(&self, ctx: &Ctx, response: Response) -> OciError {
+        let status = response.status().as_u16();
+        let detail = match read_capped(ctx, response, SMALL_BODY).await {
+            Ok(body) => registry_error_detail(&body),
+            Err(_) => String::new(),
+        };
+        if status == 404 {
+            return OciError::NotFound {
+                op: ctx.op,
+                reference: ctx.reference.clone(),
+                detail,
+            };
+        }
+        OciError::Status {
+            op: ctx.op,
+            reference: ctx.reference.clone(),
+            status,
+            detail,
+        }
+    }
+}
+
+/// Reads a body into memory, refusing before reading when the declared length
+/// exceeds `cap` and stopping as soon as more than `cap` bytes arrive.
+pub(crate) async fn read_capped(
+    ctx: &Ctx,
+    mut response: Response,
+    cap: u64,
+) -> Result<Bytes, OciError> {
+    let too_large = |actual| OciError::TooLarge {
+        op: ctx.op,
+        reference: ctx.reference.clone(),
+        limit: cap,
+        actual,
+    };
+    let declared = declared_length(response.headers());
+    if let Some(len) = declared {
+        if len > cap {
+            return Err(too_large(Some(len)));
+        }
+    }
+    let initial = declared.unwrap_or(16 * 1024).min(cap).min(1024 * 1024);
+    let mut buf = BytesMut::with_capacity(usize::try_from(initial).unwrap_or(0));
+    loop {
+        let next = tokio::time::timeout_at(ctx.deadline, response.chunk()).await;
+        let chunk = match next {
+            Err(_) => return Err(ctx.timeout(ctx.budget)),
+            Ok(Err(e)) => return Err(map_body_error(ctx, e)),
+            Ok(Ok(None)) => break,
+            Ok(Ok(Some(c))) => c,
+        };
+        if buf.len() as u64 + chunk.len() as u64 > cap {
+            return Err(too_large(declared));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+fn map_body_error(ctx: &Ctx, e: reqwest::Error) -> OciError {
+    if e.is_timeout() {
+        return ctx.timeout(ctx.request_timeout);
+    }
+    OciError::Transport {
+        op: ctx.op,
+        reference: ctx.reference.clone(),
+        detail: format!("reading the body failed: {}", describe_reqwest(&e)),
+    }
+}
+
+/// The `Content-Length` header (reqwest reports 0 for HEAD responses).
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(reqwest::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn map_reqwest(ctx: &Ctx, config: &ClientConfig, e: reqwest::Error) -> OciError {
+    if e.is_timeout() {
+        return OciError::Timeout {
+            op: ctx.op,
+            reference: ctx.reference.clone(),
+            after: config.request_timeout,
+        };
+    }
+    if e.is_redirect() {
+        return OciError::Redirect {
+            op: ctx.op,
+            reference: ctx.reference.clone(),
+            detail: describe_reqwest(&e),
+        };
+    }
+    OciError::Transport {
+        op: ctx.op,
+        reference: ctx.reference.clone(),
+        detail: describe_reqwest(&e),
+    }
+}
+
+/// The error and its sources on one line (URLs we build never hold secrets).
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text.chars().take(512).collect()
+}
+
+/// The `Retry-After` delay in seconds, or an HTTP-date relative to the response's
+/// own `Date` header (the local clock is never read).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let date = headers.get(reqwest::header::DATE)?.to_str().ok()?;
+    let parse = |s: &str| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc2822).ok()
+    };
+    let delta = parse(value)? - parse(date)?;
+    Some(Duration::from_secs(
+        u64::try_from(delta.whole_seconds()).unwrap_or(0),
+    ))
+}
+
+/// `code: message` of the first OCI error in a registry error body, if any.
+pub(crate) fn registry_error_detail(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+    match serde_json::from_slice::<Errors>(body) {
+        Ok(e) => e
+            .errors
+            .first()
+            .map(|x| {
+                format!("{}: {}", x.code, x.message)
+                    .chars()
+                    .take(256)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+fn basic_header(username: &str, password: &str) -> HeaderValue {
+    use base64::Engine as _;
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    secret_header(&format!("Basic {encoded}"))
+}
+
+fn secret_header(value: &str) -> HeaderValue {
+    let mut v = HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static(""));
+    v.set_sensitive(true);
+    v
+}
+
+/// Follows at most `max_redirects`, never loops, never downgrades to plain HTTP
+/// for a host that is not allowed plain HTTP. reqwest itself drops the
+/// `Authorization` header when a redirect changes host, port or scheme.
+fn redirect_policy(config: &ClientConfig) -> reqwest::redirect::Policy {
+    let max = config.max_redirects;
+    let plain = Arc::new(config.clone());
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > max {
+            return attempt.error(format!("more than {max} redirects"));
+        }
+        if attempt.previous().iter().any(|u| u == attempt.url()) {
+            return attempt.error("redirect loop");
+        }
+        let url = attempt.url();
+        let scheme = url.scheme().to_owned();
+        let host_port = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => return attempt.error("redirect target has no host"),
+        };
+        match scheme.as_str() {
+            "https" => attempt.follow(),
+            "http" if plain.is_plain_http(&host_port) => attempt.follow(),
+            other => attempt.error(format!("redirect to a {other}:// URL is not allowed")),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:05 GMT"),
+        );
+        assert_eq!(
+            retry_after(&h),
+            None,
+            "a date needs the response Date header"
+        );
+        h.insert(
+            reqwest::header::DATE,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(5)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn error_detail() {
+        let body =
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
+        assert_eq!(
+            registry_error_detail(body),
+            "MANIFEST_UNKNOWN: manifest unknown"
+        );
+        assert_eq!(registry_error_detail(b"<html>"), "");
+    }
+}

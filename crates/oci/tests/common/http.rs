@@ -1,0 +1,239 @@
+//! A minimal HTTP/1.1 server on its own thread and runtime, for mock and hostile
+//! registries. One request per connection (`Connection: close`), so every reply
+//! shape — including lying or stalling ones — is easy to produce.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A parsed request.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    /// Path and query, as sent.
+    pub target: String,
+    /// Lower-case header names.
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or(&self.target)
+    }
+    pub fn query(&self) -> &str {
+        self.target.split_once('?').map(|(_, q)| q).unwrap_or("")
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// What to answer.
+pub enum Reply {
+    /// A normal response; `Content-Length` is added unless `headers` has one.
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// A chunked body of `chunk` repeated `repeat` times (no declared length).
+    Chunked {
+        status: u16,
+        headers: Vec<(String, String)>,
+        chunk: Vec<u8>,
+        repeat: usize,
+    },
+    /// Declares `declared` bytes, sends `sent`, then stalls for an hour.
+    Stall {
+        status: u16,
+        headers: Vec<(String, String)>,
+        declared: u64,
+        sent: Vec<u8>,
+    },
+}
+
+impl Reply {
+    pub fn status(status: u16) -> Self {
+        Reply::Full {
+            status,
+            headers: vec![],
+            body: vec![],
+        }
+    }
+    pub fn json(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        Reply::Full {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+        }
+    }
+    pub fn with_header(mut self, k: &str, v: &str) -> Self {
+        match &mut self {
+            Reply::Full { headers, .. }
+            | Reply::Chunked { headers, .. }
+            | Reply::Stall { headers, .. } => headers.push((k.into(), v.into())),
+        }
+        self
+    }
+}
+
+pub type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
+
+/// A running mock server; lives until the process ends.
+pub struct MockServer {
+    pub port: u16,
+}
+
+impl MockServer {
+    pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Self {
+        let handler: Handler = Arc::new(handler);
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let port = std_listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).unwrap();
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let h = handler.clone();
+                    tokio::spawn(async move {
+                        let _ = serve(stream, h).await;
+                    });
+                }
+            });
+        });
+        Self { port }
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+async fn serve(mut stream: TcpStream, handler: Handler) -> std::io::Result<()> {
+    let Some(req) = read_request(&mut stream).await? else {
+        return Ok(());
+    };
+    let reply = handler(&req);
+    let head_only = req.method == "HEAD";
+    match reply {
+        Reply::Full {
+            status,
+            headers,
+            body,
+        } => {
+            let mut head = status_line(status, &headers);
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            {
+                head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+            }
+            head.push_str("\r\n");
+            stream.write_all(head.as_bytes()).await?;
+            if !head_only {
+                stream.write_all(&body).await?;
+            }
+        }
+        Reply::Chunked {
+            status,
+            headers,
+            chunk,
+            repeat,
+        } => {
+            let mut head = status_line(status, &headers);
+            head.push_str("Transfer-Encoding: chunked\r\n\r\n");
+            stream.write_all(head.as_bytes()).await?;
+            for _ in 0..repeat {
+                stream
+                    .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                    .await?;
+                stream.write_all(&chunk).await?;
+                stream.write_all(b"\r\n").await?;
+            }
+            stream.write_all(b"0\r\n\r\n").await?;
+        }
+        Reply::Stall {
+            status,
+            headers,
+            declared,
+            sent,
+        } => {
+            let mut head = status_line(status, &headers);
+            head.push_str(&format!("Content-Length: {declared}\r\n\r\n"));
+            stream.write_all(head.as_bytes()).await?;
+            stream.write_all(&sent).await?;
+            stream.flush().await?;
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    }
+    stream.flush().await?;
+    Ok(())
+}
+
+fn status_line(status: u16, headers: &[(String, String)]) -> String {
+    let mut s = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        s.push_str(&format!("{k}: {v}\r\n"));
+    }
+    s
+}
+
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>> {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 4096];
+    let end = loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos;
+        }
+        if buf.len() > 64 * 1024 {
+            return Ok(None);
+        }
+        let n = stream.read(&mut tmp).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&tmp[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or("").split(' ');
+    let method = first.next().unwrap_or("").to_owned();
+    let target = first.next().unwrap_or("").to_owned();
+    let headers: HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = buf[end + 4..].to_vec();
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    while body.len() < len.min(1 << 20) {
+        let n = stream.read(&mut tmp).await?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&tmp[..n]);
+    }
+    Ok(Some(Request {
+        method,
+        target,
+        headers,
+        body,
+    }))
+}
