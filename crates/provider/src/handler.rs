@@ -1,0 +1,46 @@
+//! The seam between the provider and the verification engine.
+//!
+//! The provider parses requests, splits keys, runs them concurrently under per-key deadlines
+//! and writes responses; the engine implements [`KeyHandler`] to decide each key.
+
+use futures_util::future::BoxFuture;
+use tokio::time::Instant;
+
+use crate::key::RequestKey;
+
+/// What the engine gets with every key besides the key itself.
+#[derive(Clone, Debug)]
+pub struct KeyContext {
+    /// The trace ID of the HTTP request this key came in, shared by all its keys.
+    pub trace_id: String,
+    /// When the provider stops waiting for this key and answers with a timeout error.
+    pub deadline: Instant,
+}
+
+/// The engine's answer for one key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyOutcome {
+    /// The item's `value`: a verification result object on verify, a string on mutate.
+    Value(serde_json::Value),
+    /// The item's `error`, e.g. `"REFERENCE_INVALID: ..."`.
+    Error(String),
+}
+
+/// Decides keys; implemented by the engine.
+///
+/// The futures are polled on the HTTP worker thread that received the request (a tokio
+/// current-thread runtime): they may use any tokio facility except `block_in_place`, and
+/// should move CPU-heavy work to `tokio::task::spawn_blocking`. A future still running at its
+/// key's deadline is dropped (cancelled); a panic becomes that key's `EXECUTOR_FAILURE` error.
+pub trait KeyHandler: Send + Sync + 'static {
+    /// Verifies one key for `POST /ratify/gatekeeper/v1/verify`.
+    fn verify(&self, key: RequestKey, ctx: KeyContext) -> BoxFuture<'static, KeyOutcome>;
+
+    /// Resolves one key to `repo@digest` for `POST /ratify/gatekeeper/v1/mutate`.
+    ///
+    /// On an error outcome the provider echoes the key as the item's `value`, as Ratify does.
+    fn mutate(&self, key: RequestKey, ctx: KeyContext) -> BoxFuture<'static, KeyOutcome>;
+
+    /// Whether configuration and trust material are loaded; drives `GET /readyz`.
+    fn ready(&self) -> bool;
+}

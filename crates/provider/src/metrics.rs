@@ -1,0 +1,291 @@
+//! Prometheus metrics under Ratify's names, labels and buckets (ratify.md §8).
+//!
+//! Ratify exports through OpenTelemetry, so its Prometheus series are histograms
+//! `<name>_bucket/_sum/_count` and counters `<name>_total`; the names here are the resulting
+//! series names so that Ratify's dashboards and alerts keep working. Durations are in
+//! milliseconds. [`Metrics`] is a cheap clonable handle the engine records into as well.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus::{
+    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+use thiserror::Error;
+
+/// Buckets of `ratify_verification_request` in ms.
+const VERIFICATION_BUCKETS: &[f64] = &[
+    0.0, 10.0, 30.0, 50.0, 100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0, 900.0, 1000.0,
+    1100.0, 1200.0, 1400.0, 1600.0, 1800.0, 2000.0, 2300.0, 2600.0, 4000.0, 4400.0, 4900.0,
+];
+/// Buckets of `ratify_mutation_request` in ms.
+const MUTATION_BUCKETS: &[f64] = &[
+    0.0, 10.0, 30.0, 50.0, 100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0, 900.0, 1000.0,
+    1100.0, 1200.0, 1400.0, 1600.0, 1800.0,
+];
+/// Buckets of `ratify_verifier_duration` in ms.
+const VERIFIER_BUCKETS: &[f64] = &[
+    0.0, 10.0, 50.0, 100.0, 200.0, 300.0, 400.0, 600.0, 800.0, 1100.0, 1500.0, 2000.0,
+];
+
+/// The content type of [`Metrics::encode`]'s output.
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A metric could not be registered or encoded.
+#[derive(Debug, Error)]
+#[error("metrics registry error: {0}; this is a bug in imagegate, please report it")]
+pub struct MetricsError(#[from] prometheus::Error);
+
+/// Handle to the process's metrics; clones share one registry.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registry: Registry,
+    verification_request: HistogramVec,
+    mutation_request: HistogramVec,
+    verifier_duration: HistogramVec,
+    system_error: IntCounterVec,
+    registry_request: IntCounterVec,
+    blob_cache: IntCounterVec,
+    cache: IntCounterVec,
+    tls_reload: IntCounterVec,
+}
+
+/// One verifier run, for `ratify_verifier_duration`.
+#[derive(Clone, Copy, Debug)]
+pub struct VerifierRun<'a> {
+    /// The verifier's name (e.g. `verifier-notation`).
+    pub verifier: &'a str,
+    /// The subject reference (high cardinality, as in Ratify).
+    pub subject: &'a str,
+    /// Whether the verifier succeeded.
+    pub success: bool,
+    /// The error text, or empty.
+    pub error: &'a str,
+    /// The namespace of a `[namespace]image` key, or empty.
+    pub namespace: &'a str,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+// === impl Metrics ===
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Result<Self, MetricsError> {
+        let registry = Registry::new();
+        let histogram = |name: &str, help: &str, buckets: &[f64], labels: &[&str]| {
+            let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
+            let metric = HistogramVec::new(opts, labels)?;
+            registry.register(Box::new(metric.clone()))?;
+            Ok::<_, prometheus::Error>(metric)
+        };
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let metric = IntCounterVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(metric.clone()))?;
+            Ok::<_, prometheus::Error>(metric)
+        };
+        let inner = Inner {
+            verification_request: histogram(
+                "ratify_verification_request",
+                "Duration of verify requests in milliseconds",
+                VERIFICATION_BUCKETS,
+                &[],
+            )?,
+            mutation_request: histogram(
+                "ratify_mutation_request",
+                "Duration of mutate requests in milliseconds",
+                MUTATION_BUCKETS,
+                &[],
+            )?,
+            verifier_duration: histogram(
+                "ratify_verifier_duration",
+                "Duration of one verifier run in milliseconds",
+                VERIFIER_BUCKETS,
+                &[
+                    "verifier",
+                    "subject",
+                    "success",
+                    "error",
+                    "workload_namespace",
+                ],
+            )?,
+            system_error: counter(
+                "ratify_system_error_count_total",
+                "Requests that failed as a whole",
+                &["error", "workload_namespace"],
+            )?,
+            registry_request: counter(
+                "ratify_registry_request_count_total",
+                "Requests sent to registries",
+                &["status_code", "registry_host", "workload_namespace"],
+            )?,
+            blob_cache: counter(
+                "ratify_blob_cache_count_total",
+                "Blob cache lookups",
+                &["hit", "workload_namespace"],
+            )?,
+            cache: counter(
+                "imagegate_cache_count_total",
+                "Lookups in imagegate's caches by cache name",
+                &["cache", "hit"],
+            )?,
+            tls_reload: counter(
+                "imagegate_tls_reload_count_total",
+                "TLS material reload attempts",
+                &["material", "result"],
+            )?,
+            registry,
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Records one verify request's duration.
+    pub fn observe_verification_request(&self, duration: Duration) {
+        self.inner
+            .verification_request
+            .with_label_values::<&str>(&[])
+            .observe(millis(duration));
+    }
+
+    /// Records one mutate request's duration.
+    pub fn observe_mutation_request(&self, duration: Duration) {
+        self.inner
+            .mutation_request
+            .with_label_values::<&str>(&[])
+            .observe(millis(duration));
+    }
+
+    /// Records one verifier run.
+    pub fn observe_verifier(&self, run: VerifierRun<'_>) {
+        self.inner
+            .verifier_duration
+            .with_label_values(&[
+                run.verifier,
+                run.subject,
+                bool_label(run.success),
+                run.error,
+                run.namespace,
+            ])
+            .observe(millis(run.duration));
+    }
+
+    /// Counts one whole-request failure; `error` should be a short code, not free text.
+    pub fn inc_system_error(&self, error: &str, namespace: &str) {
+        self.inner
+            .system_error
+            .with_label_values(&[error, namespace])
+            .inc();
+    }
+
+    /// Counts one registry request by HTTP status and host.
+    pub fn inc_registry_request(&self, status_code: u16, registry_host: &str, namespace: &str) {
+        self.inner
+            .registry_request
+            .with_label_values(&[status_code.to_string().as_str(), registry_host, namespace])
+            .inc();
+    }
+
+    /// Counts one blob cache lookup.
+    pub fn inc_blob_cache(&self, hit: bool, namespace: &str) {
+        self.inner
+            .blob_cache
+            .with_label_values(&[bool_label(hit), namespace])
+            .inc();
+    }
+
+    /// Counts one lookup in a named imagegate cache (`verdict`, `tag`, `manifest`, ...).
+    pub fn inc_cache(&self, cache: &str, hit: bool) {
+        self.inner
+            .cache
+            .with_label_values(&[cache, bool_label(hit)])
+            .inc();
+    }
+
+    /// Counts one TLS reload attempt of `material` (`server_cert` or `client_ca`).
+    pub fn inc_tls_reload(&self, material: &str, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.inner
+            .tls_reload
+            .with_label_values(&[material, result])
+            .inc();
+    }
+
+    /// The current value of the TLS reload counter; lets tests and health checks wait on it.
+    pub fn tls_reload_count(&self, material: &str, ok: bool) -> u64 {
+        let result = if ok { "ok" } else { "error" };
+        self.inner
+            .tls_reload
+            .with_label_values(&[material, result])
+            .get()
+    }
+
+    /// All metrics in the Prometheus text format ([`METRICS_CONTENT_TYPE`]).
+    pub fn encode(&self) -> Result<Vec<u8>, MetricsError> {
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&self.inner.registry.gather(), &mut out)?;
+        Ok(out)
+    }
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn bool_label(value: bool) -> &'static str {
+    if value {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposes_ratify_series_names() {
+        let metrics = Metrics::new().unwrap();
+        metrics.observe_verification_request(Duration::from_millis(12));
+        metrics.observe_mutation_request(Duration::from_millis(3));
+        metrics.inc_system_error("BAD_REQUEST", "");
+        metrics.inc_registry_request(200, "ghcr.io", "team-a");
+        metrics.inc_blob_cache(true, "");
+        metrics.observe_verifier(VerifierRun {
+            verifier: "verifier-notation",
+            subject: "ghcr.io/a@sha256:00",
+            success: true,
+            error: "",
+            namespace: "",
+            duration: Duration::from_millis(40),
+        });
+        let text = String::from_utf8(metrics.encode().unwrap()).unwrap();
+        for series in [
+            "ratify_verification_request_bucket{le=\"10\"} 0",
+            "ratify_verification_request_bucket{le=\"30\"} 1",
+            "ratify_verification_request_count 1",
+            "ratify_mutation_request_count 1",
+            "ratify_system_error_count_total{error=\"BAD_REQUEST\",workload_namespace=\"\"} 1",
+            "ratify_registry_request_count_total{registry_host=\"ghcr.io\",status_code=\"200\",workload_namespace=\"team-a\"} 1",
+            "ratify_blob_cache_count_total{hit=\"true\",workload_namespace=\"\"} 1",
+            "ratify_verifier_duration_bucket{error=\"\",subject=\"ghcr.io/a@sha256:00\",success=\"true\",verifier=\"verifier-notation\",workload_namespace=\"\",le=\"50\"} 1",
+        ] {
+            assert!(text.contains(series), "missing {series} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn handles_are_shared() {
+        let metrics = Metrics::new().unwrap();
+        metrics.clone().inc_tls_reload("server_cert", false);
+        assert_eq!(metrics.tls_reload_count("server_cert", false), 1);
+        assert_eq!(metrics.tls_reload_count("server_cert", true), 0);
+    }
+}
