@@ -1,2 +1,51 @@
-//! The `imagegate` binary.
-fn main() {}
+//! The `imagegate` binary: verify Notary Project signatures, and (later) serve Gatekeeper.
+//!
+//! Exit codes are shared by every verification command: 0 verified (possibly with
+//! warnings under permissive/audit), 1 verification failed, 2 usage or configuration error.
+
+mod clock;
+mod exit;
+mod report;
+mod verify_envelope;
+
+use clap::{Parser, Subcommand};
+use exit::Exit;
+
+/// Admit only container images signed by someone you trust.
+#[derive(Debug, Parser)]
+#[command(name = "imagegate", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify one signature envelope against an artifact descriptor, a trust policy and a trust store.
+    VerifyEnvelope(verify_envelope::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr.
+            let _ = err.print();
+            return if err.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Verified.into()
+            };
+        }
+    };
+    let outcome = match cli.command {
+        Command::VerifyEnvelope(args) => verify_envelope::run(&args),
+    };
+    match outcome {
+        Ok(exit) => exit.into(),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            Exit::Usage.into()
+        }
+    }
+}
