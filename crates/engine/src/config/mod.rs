@@ -1,0 +1,302 @@
+//! Configuration: Ratify's `config.json` (read unchanged) and Ratify CRD YAML, turned into one
+//! validated [`EngineConfig`].
+//!
+//! * `store.plugins[]`: `oras` stores (`useHttp`, `cosignEnabled`, `ttl`,
+//!   `authProvider{name: dockerConfig, configPath}`).
+//! * `policy.plugin`: `configPolicy` (`artifactVerificationPolicies` incl. `default`);
+//!   `regoPolicy` is refused at load with a clear message (not supported yet).
+//! * `verifier.plugins[]`: `notation` (`name`, `type`, `artifactTypes`, `verificationCerts`,
+//!   `verificationCertStores` typed or legacy, `trustPolicyDoc`). Trust material is loaded at
+//!   load time, so a loaded configuration is ready to verify.
+//! * `executor`: `verificationRequestTimeout` / `mutationRequestTimeout` in ms (2900 / 950).
+//! * `imagegate`: our own optional section, see [`settings`].
+//!
+//! Relative paths (`verificationCerts`, `authProvider.configPath`) are resolved against the
+//! directory of the config file. Every error names the field path, e.g.
+//! `verifier.plugins[0].trustPolicyDoc.trustPolicies[0].trustStores[1]: …`.
+
+mod crd;
+mod error;
+mod json;
+mod plugins;
+pub mod settings;
+mod trust;
+mod value;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::policy::ConfigPolicy;
+use crate::verifier::Verifier;
+
+pub use error::ConfigError;
+pub use settings::{CacheSettings, ConcurrencySettings, RegistrySettings, Settings};
+
+/// Largest config or CRD file read.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A validated configuration, ready to verify.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Cluster-wide stores, policy and verifiers.
+    pub cluster: Components,
+    /// Per-namespace overrides (from namespaced CRDs); each kind that is set replaces the
+    /// cluster one for requests from that namespace.
+    pub namespaced: BTreeMap<String, Components>,
+    /// Executor timeouts.
+    pub executor: ExecutorConfig,
+    /// The `imagegate` section.
+    pub settings: Settings,
+    /// SHA-256 over every input file, to detect changes.
+    pub fingerprint: String,
+}
+
+/// Stores, policy and verifiers of one scope.
+#[derive(Debug, Clone, Default)]
+pub struct Components {
+    /// Referrer stores.
+    pub stores: Vec<StoreConfig>,
+    /// The policy.
+    pub policy: Option<PolicySpec>,
+    /// Verifiers, in configuration order (the first match wins per referrer).
+    pub verifiers: Vec<Arc<dyn Verifier>>,
+}
+
+/// The components that apply to a request from one namespace.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved<'a> {
+    /// Stores.
+    pub stores: &'a [StoreConfig],
+    /// Policy.
+    pub policy: Option<&'a PolicySpec>,
+    /// Verifiers.
+    pub verifiers: &'a [Arc<dyn Verifier>],
+}
+
+/// An `oras` store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The plugin name (`oras`).
+    pub name: String,
+    /// `useHttp`.
+    pub use_http: bool,
+    /// `cosignEnabled` (accepted; cosign verification comes later).
+    pub cosign_enabled: bool,
+    /// `ttl`: how long referrer listings are cached (default 10 s).
+    pub referrers_ttl: Duration,
+    /// Registry credentials.
+    pub auth: AuthConfig,
+    /// Where this store was configured (for error messages).
+    pub field: String,
+}
+
+/// Registry credentials of a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthConfig {
+    /// No credentials (no docker config file found).
+    Anonymous,
+    /// A docker `config.json`.
+    DockerConfig {
+        /// Its path.
+        config_path: PathBuf,
+    },
+}
+
+/// The policy provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicySpec {
+    /// Ratify's config policy.
+    Config(ConfigPolicy),
+}
+
+/// Executor timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutorConfig {
+    /// `verificationRequestTimeout` (default 2900 ms).
+    pub verification_timeout: Duration,
+    /// `mutationRequestTimeout` (default 950 ms).
+    pub mutation_timeout: Duration,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        Self {
+            verification_timeout: Duration::from_millis(2900),
+            mutation_timeout: Duration::from_millis(950),
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Loads `config.json` and, when given, the Ratify CRD YAML files of `crd_dir`.
+    ///
+    /// With CRDs, each kind defined by cluster-scoped CRDs (stores, policy, verifiers)
+    /// replaces the one from `config.json`; namespaced CRDs override per namespace.
+    pub fn load(config_path: &Path, crd_dir: Option<&Path>) -> Result<Self, ConfigError> {
+        let fingerprint = Self::fingerprint(config_path, crd_dir)?;
+        let bytes = read_bounded(config_path)?;
+        let base = config_path.parent().unwrap_or(Path::new("."));
+        let file = json::parse(&bytes, &config_path.display().to_string(), base)?;
+        let mut cluster = file.components;
+        let mut namespaced = BTreeMap::new();
+        if let Some(dir) = crd_dir {
+            let crds = crd::load_dir(dir, base)?;
+            if !crds.cluster.stores.is_empty() {
+                cluster.stores = crds.cluster.stores;
+            }
+            if crds.cluster.policy.is_some() {
+                cluster.policy = crds.cluster.policy;
+            }
+            if !crds.cluster.verifiers.is_empty() {
+                cluster.verifiers = crds.cluster.verifiers;
+            }
+            namespaced = crds.namespaced;
+        }
+        validate_cluster(&cluster, crd_dir.is_some())?;
+        Ok(Self {
+            cluster,
+            namespaced,
+            executor: file.executor,
+            settings: file.settings,
+            fingerprint,
+        })
+    }
+
+    /// SHA-256 over the config file and every CRD file (names and contents): what the
+    /// watcher compares to decide whether to reload.
+    pub fn fingerprint(config_path: &Path, crd_dir: Option<&Path>) -> Result<String, ConfigError> {
+        let mut hasher = Sha256::new();
+        hasher.update(read_bounded(config_path)?);
+        if let Some(dir) = crd_dir {
+            for f in crd::list_files(dir)? {
+                hasher.update(f.display().to_string().as_bytes());
+                hasher.update(read_bounded(&f)?);
+            }
+        }
+        Ok(hex::encode(hasher.finalize()))
+    }
+
+    /// Parses a `config.json` document held in memory; relative paths resolve against
+    /// `base_dir`.
+    pub fn from_json(bytes: &[u8], base_dir: &Path) -> Result<Self, ConfigError> {
+        let file = json::parse(bytes, "config", base_dir)?;
+        validate_cluster(&file.components, false)?;
+        Ok(Self {
+            cluster: file.components,
+            namespaced: BTreeMap::new(),
+            executor: file.executor,
+            settings: file.settings,
+            fingerprint: hex::encode(Sha256::digest(bytes)),
+        })
+    }
+
+    /// The components for a request from `namespace`: per kind, the namespace's own when it
+    /// defines that kind, else the cluster's (Ratify §2.4).
+    pub fn resolve(&self, namespace: Option<&str>) -> Resolved<'_> {
+        let ns = namespace.and_then(|n| self.namespaced.get(n));
+        let pick_stores = ns.filter(|c| !c.stores.is_empty()).unwrap_or(&self.cluster);
+        let pick_verifiers = ns
+            .filter(|c| !c.verifiers.is_empty())
+            .unwrap_or(&self.cluster);
+        let policy = ns
+            .and_then(|c| c.policy.as_ref())
+            .or(self.cluster.policy.as_ref());
+        Resolved {
+            stores: &pick_stores.stores,
+            policy,
+            verifiers: &pick_verifiers.verifiers,
+        }
+    }
+
+    /// All distinct artifact types the verifiers of a scope handle, or `None` for any (`*`).
+    pub fn artifact_type_filter(verifiers: &[Arc<dyn Verifier>]) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        for v in verifiers {
+            match v.artifact_types() {
+                crate::verifier::ArtifactTypes::Any => return None,
+                crate::verifier::ArtifactTypes::List(items) => {
+                    for t in items {
+                        if !out.contains(t) {
+                            out.push(t.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+impl fmt::Display for PolicySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(_) => f.write_str("configPolicy"),
+        }
+    }
+}
+
+fn validate_cluster(c: &Components, crd_mode: bool) -> Result<(), ConfigError> {
+    let hint = if crd_mode {
+        " or a cluster-scoped CRD"
+    } else {
+        ""
+    };
+    if c.stores.is_empty() {
+        return Err(ConfigError::invalid(
+            "store.plugins",
+            format!("referrer store config should have at least one store: add {{\"name\": \"oras\"}}{hint}"),
+        ));
+    }
+    if c.policy.is_none() {
+        return Err(ConfigError::invalid(
+            "policy.plugin",
+            format!(
+                "policy provider config is not provided: add {{\"name\": \"configPolicy\"}}{hint}"
+            ),
+        ));
+    }
+    if c.verifiers.is_empty() {
+        return Err(ConfigError::invalid(
+            "verifier.plugins",
+            format!(
+                "verifiers config should have at least one verifier: add a notation verifier{hint}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a file of at most [`MAX_FILE_BYTES`].
+pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let read_err = |e: std::io::Error| ConfigError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ConfigError::Read {
+            path: path.display().to_string(),
+            reason: format!(
+                "it is {} bytes, more than the {MAX_FILE_BYTES} accepted",
+                meta.len()
+            ),
+        });
+    }
+    std::fs::read(path).map_err(read_err)
+}
+
+/// Resolves `p` against `base` unless absolute.
+pub(crate) fn resolve_path(base: &Path, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}

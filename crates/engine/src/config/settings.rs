@@ -1,0 +1,139 @@
+//! Our own optional `imagegate` section of `config.json` (Ratify ignores unknown top-level
+//! sections, so a file with it still loads in Ratify).
+//!
+//! ```json
+//! "imagegate": {
+//!   "cache": {
+//!     "verdictTtlSeconds": 10,        // successful verdicts (Ratify's --cache-ttl default)
+//!     "failureTtlSeconds": 2,         // failed verdicts, shorter so transient errors heal
+//!     "tagTtlSeconds": 5,             // tag -> digest resolutions
+//!     "maxVerdicts": 100000,          // verdict cache entries
+//!     "manifestCacheBytes": 16777216, // signature manifests, by digest, byte budget
+//!     "blobCacheBytes": 67108864      // signature envelopes, by digest, byte budget
+//!   },
+//!   "concurrency": {
+//!     "maxVerifications": 0,          // concurrent signature verifications; 0 = CPU count
+//!     "maxSignaturesPerSubject": 100  // more signature referrers than this fail the subject
+//!   },
+//!   "registry": {
+//!     "requestTimeoutMs": 10000, "connectTimeoutMs": 5000, "maxAttempts": 4,
+//!     "plainHttpHosts": ["registry.lan:5000"]  // besides loopback, which is always plain HTTP
+//!   },
+//!   "reloadIntervalMs": 2000          // how often the config file is checked for changes
+//! }
+//! ```
+//!
+//! Unknown keys inside `imagegate` are errors (they are most likely typos). The `cache`
+//! settings and `concurrency.maxVerifications` take effect at start-up; the others on every
+//! reload.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The `imagegate` section, with defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct Settings {
+    /// Cache settings.
+    pub cache: CacheSettings,
+    /// Concurrency bounds.
+    pub concurrency: ConcurrencySettings,
+    /// Registry client settings.
+    pub registry: RegistrySettings,
+    /// Poll interval of the config watcher, in milliseconds.
+    pub reload_interval_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            cache: CacheSettings::default(),
+            concurrency: ConcurrencySettings::default(),
+            registry: RegistrySettings::default(),
+            reload_interval_ms: 2000,
+        }
+    }
+}
+
+impl Settings {
+    /// The watcher's poll interval (at least 50 ms).
+    pub fn reload_interval(&self) -> Duration {
+        Duration::from_millis(self.reload_interval_ms.max(50))
+    }
+}
+
+/// `imagegate.cache`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct CacheSettings {
+    /// TTL of successful verdicts, seconds.
+    pub verdict_ttl_seconds: u64,
+    /// TTL of failed verdicts, seconds.
+    pub failure_ttl_seconds: u64,
+    /// TTL of tag → digest resolutions, seconds.
+    pub tag_ttl_seconds: u64,
+    /// Most cached verdicts.
+    pub max_verdicts: u64,
+    /// Byte budget of the manifest cache.
+    pub manifest_cache_bytes: u64,
+    /// Byte budget of the blob (envelope) cache.
+    pub blob_cache_bytes: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            verdict_ttl_seconds: 10,
+            failure_ttl_seconds: 2,
+            tag_ttl_seconds: 5,
+            max_verdicts: 100_000,
+            manifest_cache_bytes: 16 * 1024 * 1024,
+            blob_cache_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// `imagegate.concurrency`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConcurrencySettings {
+    /// Concurrent signature verifications (CPU work); 0 means the number of CPUs.
+    pub max_verifications: usize,
+    /// Most signature referrers verified for one subject.
+    pub max_signatures_per_subject: usize,
+}
+
+impl Default for ConcurrencySettings {
+    fn default() -> Self {
+        Self {
+            max_verifications: 0,
+            max_signatures_per_subject: 100,
+        }
+    }
+}
+
+/// `imagegate.registry`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct RegistrySettings {
+    /// Deadline of one HTTP exchange, ms.
+    pub request_timeout_ms: u64,
+    /// Deadline of connection set-up, ms.
+    pub connect_timeout_ms: u64,
+    /// Attempts per request on 429/5xx/transient errors.
+    pub max_attempts: u32,
+    /// Registries reached over plain HTTP besides loopback.
+    pub plain_http_hosts: Vec<String>,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            request_timeout_ms: 10_000,
+            connect_timeout_ms: 5_000,
+            max_attempts: 4,
+            plain_http_hosts: Vec::new(),
+        }
+    }
+}

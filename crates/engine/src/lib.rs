@@ -1,0 +1,37 @@
+//! The imagegate verification engine.
+//!
+//! It reads Ratify's `config.json` (and Ratify CRD YAML) unchanged, and for each request key
+//! runs Ratify's pipeline: parse and normalise the reference, resolve a tag to a digest,
+//! discover signature referrers, fetch each signature manifest and envelope, verify it with the
+//! first configured verifier whose artifact types match, and decide with the config policy. The
+//! answer is Ratify's verification result, version `0.2.0`.
+//!
+//! Layout: I/O first, then a pure decision. [`registry`] and [`cache`] fetch (with single-flight
+//! caches), [`verifier`] turns one signature into a [`report::VerifierReport`], [`policy`] is the
+//! pure config-policy decision, [`ratify_codes`] maps every typed error to a Ratify error code in
+//! one place, and [`Engine`] ties them together with hot-reloadable configuration.
+//!
+//! The wall clock is read only in [`clock::SystemClock`]; everything else receives time as a
+//! value.
+#![deny(missing_docs)]
+
+pub mod cache;
+pub mod clock;
+pub mod config;
+mod engine;
+mod executor;
+pub mod explain;
+pub mod key;
+pub mod metrics;
+pub mod policy;
+pub mod provider_adapter;
+pub mod ratify_codes;
+pub mod registry;
+mod reload;
+pub mod report;
+pub mod verifier;
+
+pub use config::{ConfigError, EngineConfig};
+pub use engine::{Engine, EngineOptions, KeyError, KeyResult, ReloadOutcome, VerifyReport};
+pub use reload::WatchHandle;
+pub use report::{VerifierReport, VerifyResult};

@@ -1,0 +1,65 @@
+//! [`imagegate_provider::KeyHandler`] for [`Engine`]: the provider's per-key seam.
+//!
+//! The provider splits keys, runs them concurrently under per-key deadlines (dropping a
+//! future at its deadline) and writes the Gatekeeper response; the engine decides each key.
+
+use futures_util::future::BoxFuture;
+use imagegate_provider::{KeyContext, KeyHandler, KeyOutcome, Metrics, RequestKey, VerifierRun};
+
+use crate::engine::Engine;
+use crate::metrics::{MetricsSink, VerifierRunRecord};
+
+/// Records into the provider's Prometheus metrics: `imagegate` cache counters, Ratify's
+/// `ratify_blob_cache_count` and `ratify_verifier_duration`.
+impl MetricsSink for Metrics {
+    fn cache_lookup(&self, cache: &'static str, hit: bool) {
+        self.inc_cache(cache, hit);
+        if cache == "blob" {
+            self.inc_blob_cache(hit, "");
+        }
+    }
+
+    fn verifier_run(&self, run: VerifierRunRecord<'_>) {
+        self.observe_verifier(VerifierRun {
+            verifier: run.verifier,
+            subject: run.subject,
+            success: run.success,
+            error: run.error,
+            namespace: run.namespace,
+            duration: run.duration,
+        });
+    }
+}
+
+impl KeyHandler for Engine {
+    fn verify(&self, key: RequestKey, ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {
+        let engine = self.clone();
+        Box::pin(async move {
+            let result = engine
+                .verify_parts(key.namespace.as_deref(), &key.image, &ctx.trace_id)
+                .await;
+            match result.map(serde_json::to_value) {
+                Ok(Ok(value)) => KeyOutcome::Value(value),
+                Ok(Err(e)) => KeyOutcome::Error(format!("DATA_ENCODING_FAILURE: {e}")),
+                Err(e) => KeyOutcome::Error(e.to_string()),
+            }
+        })
+    }
+
+    fn mutate(&self, key: RequestKey, _ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {
+        let engine = self.clone();
+        Box::pin(async move {
+            match engine
+                .mutate_parts(key.namespace.as_deref(), &key.image)
+                .await
+            {
+                Ok(image) => KeyOutcome::Value(serde_json::Value::String(image)),
+                Err(e) => KeyOutcome::Error(e.to_string()),
+            }
+        })
+    }
+
+    fn ready(&self) -> bool {
+        Engine::ready(self)
+    }
+}

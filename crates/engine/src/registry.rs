@@ -1,0 +1,117 @@
+//! The engine's narrow view of a registry, implemented by the real
+//! [`imagegate_oci::RegistryClient`]. Being a trait, it lets tests wrap the real client (for
+//! example to count fetches) without mocking what can run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use imagegate_oci::{
+    ClientConfig, Descriptor, DockerConfig, Manifest, OciError, Reference, RegistryClient,
+    ResolvedManifest, RetryPolicy,
+};
+
+use crate::config::{AuthConfig, ConfigError, RegistrySettings, StoreConfig};
+
+/// The four registry operations the executor uses.
+pub trait Registry: Send + Sync + 'static {
+    /// Resolves a tag (or checks a digest) to the manifest descriptor.
+    fn resolve<'a>(&'a self, r: &'a Reference)
+        -> BoxFuture<'a, Result<ResolvedManifest, OciError>>;
+    /// Lists the referrers of a digest reference, optionally filtered by artifact type.
+    fn referrers<'a>(
+        &'a self,
+        subject: &'a Reference,
+        artifact_type: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<Descriptor>, OciError>>;
+    /// Fetches a manifest by digest from `r`'s repository.
+    fn fetch_manifest<'a>(
+        &'a self,
+        r: &'a Reference,
+        digest: &'a str,
+    ) -> BoxFuture<'a, Result<Manifest, OciError>>;
+    /// Fetches a blob from `r`'s repository.
+    fn fetch_blob<'a>(
+        &'a self,
+        r: &'a Reference,
+        desc: &'a Descriptor,
+    ) -> BoxFuture<'a, Result<Bytes, OciError>>;
+}
+
+impl Registry for RegistryClient {
+    fn resolve<'a>(
+        &'a self,
+        r: &'a Reference,
+    ) -> BoxFuture<'a, Result<ResolvedManifest, OciError>> {
+        Box::pin(RegistryClient::resolve(self, r))
+    }
+
+    fn referrers<'a>(
+        &'a self,
+        subject: &'a Reference,
+        artifact_type: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<Descriptor>, OciError>> {
+        Box::pin(RegistryClient::referrers(self, subject, artifact_type))
+    }
+
+    fn fetch_manifest<'a>(
+        &'a self,
+        r: &'a Reference,
+        digest: &'a str,
+    ) -> BoxFuture<'a, Result<Manifest, OciError>> {
+        Box::pin(RegistryClient::fetch_manifest(self, r, digest))
+    }
+
+    fn fetch_blob<'a>(
+        &'a self,
+        r: &'a Reference,
+        desc: &'a Descriptor,
+    ) -> BoxFuture<'a, Result<Bytes, OciError>> {
+        Box::pin(RegistryClient::fetch_blob(self, r, desc))
+    }
+}
+
+/// Wraps the registry built from each configuration generation (tests count fetches with it).
+pub type RegistryWrapper = Arc<dyn Fn(Arc<dyn Registry>) -> Arc<dyn Registry> + Send + Sync>;
+
+/// Builds the real client for an `oras` store.
+///
+/// `useHttp` makes every registry plain HTTP in Ratify; the oci client decides per host, so
+/// here it enables plain HTTP for loopback (always on) and for `plainHttpHosts`. `deadline`
+/// bounds one operation including retries (the executor's verification timeout).
+pub fn build_client(
+    store: &StoreConfig,
+    settings: &RegistrySettings,
+    deadline: Duration,
+) -> Result<RegistryClient, ConfigError> {
+    let mut config = ClientConfig {
+        request_timeout: Duration::from_millis(settings.request_timeout_ms.max(1)),
+        connect_timeout: Duration::from_millis(settings.connect_timeout_ms.max(1)),
+        insecure_hosts: settings.plain_http_hosts.clone(),
+        retry: RetryPolicy {
+            max_attempts: settings.max_attempts.max(1),
+            max_total_time: deadline,
+            ..RetryPolicy::default()
+        },
+        ..ClientConfig::default()
+    };
+    match &store.auth {
+        AuthConfig::Anonymous => {}
+        AuthConfig::DockerConfig { config_path } => {
+            let creds = DockerConfig::from_file(config_path).map_err(|e| {
+                ConfigError::invalid(
+                    format!("{}.authProvider.configPath", store.field),
+                    format!("cannot load docker config {}: {e}", config_path.display()),
+                )
+            })?;
+            config.credentials = Arc::new(creds);
+        }
+    }
+    RegistryClient::new(config).map_err(|e| {
+        ConfigError::invalid(
+            store.field.clone(),
+            format!("cannot build the registry client: {e}"),
+        )
+    })
+}

@@ -1,0 +1,192 @@
+//! Verifiers: one signature (referrer) in, one [`VerifierReport`] out.
+//!
+//! [`Verifier`] is the seam for further verifier types (cosign comes later): the executor picks,
+//! per referrer, the first configured verifier whose [`ArtifactTypes`] match (Ratify's config
+//! policy rule) and gives it a [`VerifyEnv`] for cached registry access, the verification time
+//! and a bounded pool for CPU work.
+
+mod notation;
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use imagegate_notation::revocation::RevocationChecker;
+use imagegate_oci::{Descriptor, Manifest, OciError, Reference};
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+
+use crate::cache::Caches;
+use crate::registry::Registry;
+use crate::report::VerifierReport;
+
+pub use notation::{NotationVerifier, NOTATION_TYPE, SUCCESS_MESSAGE};
+
+/// Which referrer artifact types a verifier handles (Ratify `artifactTypes`, comma-separated,
+/// `*` for all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArtifactTypes {
+    /// `*`: every artifact type.
+    Any,
+    /// Exactly these.
+    List(Vec<String>),
+}
+
+impl ArtifactTypes {
+    /// Parses Ratify's comma-separated form; blanks are ignored.
+    pub fn parse(s: &str) -> Self {
+        let items: Vec<String> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if items.iter().any(|t| t == "*") {
+            Self::Any
+        } else {
+            Self::List(items)
+        }
+    }
+
+    /// Whether `artifact_type` is handled.
+    pub fn matches(&self, artifact_type: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::List(items) => items.iter().any(|t| t == artifact_type),
+        }
+    }
+}
+
+/// The subject being verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// The normalised reference as requested (tag or digest form); the reports' `subject`.
+    pub display: String,
+    /// The reference pinned to the subject digest.
+    pub reference: Reference,
+    /// The digest being verified.
+    pub digest: String,
+    /// The subject's manifest descriptor when it was resolved (tag keys); digest keys take it
+    /// from the signature manifest's `subject`, whose digest must equal [`Subject::digest`].
+    pub descriptor: Option<imagegate_notation::Descriptor>,
+}
+
+impl Subject {
+    /// `registry/repository@digest`, the reference a trust policy is evaluated against.
+    pub fn artifact_reference(&self) -> String {
+        format!(
+            "{}/{}@{}",
+            self.reference.registry, self.reference.repository, self.digest
+        )
+    }
+}
+
+/// What a verifier may use: cached registry access, the verification time, the revocation
+/// checker and the bounded pool for CPU-heavy work.
+pub struct VerifyEnv {
+    pub(crate) caches: Arc<Caches>,
+    pub(crate) registry: Arc<dyn Registry>,
+    pub(crate) scope: String,
+    pub(crate) now: OffsetDateTime,
+    pub(crate) revocation: Arc<dyn RevocationChecker>,
+    pub(crate) cpu: Arc<Semaphore>,
+}
+
+impl fmt::Debug for VerifyEnv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyEnv").field("now", &self.now).finish()
+    }
+}
+
+/// Why [`VerifyEnv::run_cpu`] produced no value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the verification task did not complete ({0}); retry the request")]
+pub struct CpuTaskError(String);
+
+impl VerifyEnv {
+    /// The verification time, read once per request.
+    pub fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+
+    /// The revocation checker.
+    pub fn revocation(&self) -> Arc<dyn RevocationChecker> {
+        self.revocation.clone()
+    }
+
+    /// A manifest of `r`'s repository by digest, from the cache or the registry (single-flight).
+    pub async fn manifest(
+        &self,
+        r: &Reference,
+        digest: &str,
+    ) -> Result<Arc<Manifest>, Arc<OciError>> {
+        let key = content_key(&self.scope, r, digest);
+        self.caches
+            .manifest(key, self.registry.fetch_manifest(r, digest))
+            .await
+    }
+
+    /// A blob of `r`'s repository, from the cache or the registry (single-flight).
+    pub async fn blob(&self, r: &Reference, desc: &Descriptor) -> Result<Bytes, Arc<OciError>> {
+        let key = content_key(&self.scope, r, &desc.digest);
+        self.caches
+            .blob(key, self.registry.fetch_blob(r, desc))
+            .await
+    }
+
+    /// Runs CPU-bound work on the blocking pool, at most `maxVerifications` at a time.
+    pub async fn run_cpu<T, F>(&self, work: F) -> Result<T, CpuTaskError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let _permit = self
+            .cpu
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| CpuTaskError(e.to_string()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| CpuTaskError(e.to_string()))
+    }
+}
+
+/// `<scope>registry/repository@digest`: content is cached per repository and per credential
+/// scope.
+pub(crate) fn content_key(scope: &str, r: &Reference, digest: &str) -> String {
+    format!("{scope}{}/{}@{digest}", r.registry, r.repository)
+}
+
+/// A verifier of one kind of referrer.
+pub trait Verifier: Send + Sync + fmt::Debug + 'static {
+    /// The configured name (`name`; CRD `metadata.name`).
+    fn name(&self) -> &str;
+    /// The verifier type (`type`, else `name`), e.g. `notation`.
+    fn verifier_type(&self) -> &str;
+    /// The artifact types it handles.
+    fn artifact_types(&self) -> &ArtifactTypes;
+    /// Verifies one referrer of `subject`. Never fails: every problem becomes a failed report
+    /// whose `errorReason` carries a Ratify error code.
+    fn verify<'a>(
+        &'a self,
+        subject: &'a Subject,
+        referrer: &'a Descriptor,
+        env: &'a VerifyEnv,
+    ) -> BoxFuture<'a, VerifierReport>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn artifact_types() {
+        let t = ArtifactTypes::parse("application/a, application/b");
+        assert!(t.matches("application/a") && t.matches("application/b"));
+        assert!(!t.matches("application/c"));
+        assert_eq!(ArtifactTypes::parse("x,*"), ArtifactTypes::Any);
+        assert!(!ArtifactTypes::parse("").matches(""));
+    }
+}

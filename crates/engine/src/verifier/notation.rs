@@ -1,0 +1,214 @@
+//! The `notation` verifier: Notary Project signatures through `imagegate-notation`.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use imagegate_notation::policy::TrustPolicyDocument;
+use imagegate_notation::store::TrustStore;
+use imagegate_notation::{verify, Limits, Outcome, VerifyRequest};
+use imagegate_oci::{Descriptor, ParsedManifest};
+
+use super::{ArtifactTypes, Subject, Verifier, VerifyEnv};
+use crate::ratify_codes::{self, RatifyCode};
+use crate::report::VerifierReport;
+
+/// The verifier type name.
+pub const NOTATION_TYPE: &str = "notation";
+/// Ratify's success message.
+pub const SUCCESS_MESSAGE: &str = "Notation signature verification success";
+
+/// A configured notation verifier: trust policy and the trust stores it refers to.
+#[derive(Debug)]
+pub struct NotationVerifier {
+    name: String,
+    kind: String,
+    artifact_types: ArtifactTypes,
+    policy: Arc<TrustPolicyDocument>,
+    store: Arc<TrustStore>,
+    limits: Arc<Limits>,
+}
+
+impl NotationVerifier {
+    /// A verifier named `name` of type `kind` (normally `notation`).
+    pub fn new(
+        name: &str,
+        kind: &str,
+        artifact_types: ArtifactTypes,
+        policy: TrustPolicyDocument,
+        store: TrustStore,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+            artifact_types,
+            policy: Arc::new(policy),
+            store: Arc::new(store),
+            limits: Arc::new(Limits::DEFAULT),
+        }
+    }
+
+    /// The trust policy.
+    pub fn policy(&self) -> &TrustPolicyDocument {
+        &self.policy
+    }
+
+    /// The trust stores.
+    pub fn trust_store(&self) -> &TrustStore {
+        &self.store
+    }
+
+    fn report(&self, subject: &Subject, referrer: &Descriptor) -> VerifierReport {
+        let mut r = VerifierReport::for_verifier(&self.name, &self.kind);
+        r.subject = subject.display.clone();
+        r.reference_digest = referrer.digest.clone();
+        r.artifact_type = referrer.artifact_type.clone().unwrap_or_default();
+        r
+    }
+
+    fn failed(&self, subject: &Subject, referrer: &Descriptor, reason: String) -> VerifierReport {
+        let mut r = self.report(subject, referrer);
+        r.message = format!(
+            "Failed to validate the Notation signature: {}",
+            go_descriptor(referrer)
+        );
+        r.error_reason = reason;
+        r
+    }
+
+    async fn run(
+        &self,
+        subject: &Subject,
+        referrer: &Descriptor,
+        env: &VerifyEnv,
+    ) -> VerifierReport {
+        let manifest = match env.manifest(&subject.reference, &referrer.digest).await {
+            Ok(m) => m,
+            Err(e) => return self.failed(subject, referrer, ratify_codes::oci_reason(&e)),
+        };
+        let ParsedManifest::Image(image) = &manifest.parsed else {
+            return self.failed(
+                subject,
+                referrer,
+                RatifyCode::ManifestInvalid
+                    .with("the signature referrer is an image index, not a signature manifest"),
+            );
+        };
+        let layer = match image.signature_envelope() {
+            Ok(l) => l.clone(),
+            Err(e) => {
+                return self.failed(subject, referrer, RatifyCode::ManifestInvalid.with(e));
+            }
+        };
+        let artifact = match (&subject.descriptor, &image.subject) {
+            (Some(d), _) => d.clone(),
+            (None, Some(s)) if s.digest == subject.digest => {
+                imagegate_notation::Descriptor::new(s.media_type.clone(), s.digest.clone(), s.size)
+            }
+            (None, s) => {
+                let found = s.as_ref().map_or("none", |s| s.digest.as_str());
+                return self.failed(
+                    subject,
+                    referrer,
+                    RatifyCode::ManifestInvalid.with(format!(
+                        "the signature manifest's subject is {found}, not {}",
+                        subject.digest
+                    )),
+                );
+            }
+        };
+        let envelope = match env.blob(&subject.reference, &layer).await {
+            Ok(b) => b,
+            Err(e) => return self.failed(subject, referrer, ratify_codes::oci_reason(&e)),
+        };
+        let (policy, store, limits) =
+            (self.policy.clone(), self.store.clone(), self.limits.clone());
+        let (revocation, now) = (env.revocation(), env.now());
+        let artifact_reference = subject.artifact_reference();
+        let media_type = layer.media_type.clone();
+        let result = env
+            .run_cpu(move || {
+                verify(&VerifyRequest {
+                    envelope: &envelope,
+                    envelope_media_type: &media_type,
+                    artifact: &artifact,
+                    artifact_reference: &artifact_reference,
+                    policy: &policy,
+                    trust_store: &store,
+                    now,
+                    revocation: revocation.as_ref(),
+                    limits: &limits,
+                    user_metadata: &[],
+                })
+            })
+            .await;
+        match result {
+            Err(e) => self.failed(
+                subject,
+                referrer,
+                RatifyCode::VerifyReferenceFailure.with(e),
+            ),
+            // No outcome at all (e.g. no applicable trust policy statement).
+            Ok(Err(e)) => self.failed(subject, referrer, ratify_codes::for_notation(&e).with(e)),
+            Ok(Ok(outcome)) => self.outcome_report(subject, referrer, &outcome),
+        }
+    }
+
+    fn outcome_report(
+        &self,
+        subject: &Subject,
+        referrer: &Descriptor,
+        outcome: &Outcome,
+    ) -> VerifierReport {
+        if let Some(failure) = outcome.failure() {
+            return self.failed(subject, referrer, failure.to_string());
+        }
+        let mut r = self.report(subject, referrer);
+        r.is_success = true;
+        if outcome.skipped() {
+            r.message = imagegate_notation::outcome::SKIPPED_MESSAGE.to_owned();
+            return r;
+        }
+        r.message = SUCCESS_MESSAGE.to_owned();
+        if let Some(signer) = outcome.signer() {
+            r.extensions = Some(serde_json::json!({
+                "Issuer": signer.issuer,
+                "SN": signer.subject,
+            }));
+        }
+        r
+    }
+}
+
+impl Verifier for NotationVerifier {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn verifier_type(&self) -> &str {
+        &self.kind
+    }
+
+    fn artifact_types(&self) -> &ArtifactTypes {
+        &self.artifact_types
+    }
+
+    fn verify<'a>(
+        &'a self,
+        subject: &'a Subject,
+        referrer: &'a Descriptor,
+        env: &'a VerifyEnv,
+    ) -> BoxFuture<'a, VerifierReport> {
+        Box::pin(self.run(subject, referrer, env))
+    }
+}
+
+/// A descriptor in the shape Go's `%+v` prints the fields Ratify shows.
+fn go_descriptor(d: &Descriptor) -> String {
+    format!(
+        "{{MediaType:{} Digest:{} Size:{} ArtifactType:{}}}",
+        d.media_type,
+        d.digest,
+        d.size,
+        d.artifact_type.as_deref().unwrap_or_default()
+    )
+}

@@ -1,0 +1,113 @@
+//! The engine behind the real provider server (plain HTTP on loopback): the adapter to
+//! `imagegate_provider::KeyHandler`, end to end with the real registry and notation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use common::fixture::{self, E2E_DN, E2E_SUBJECT};
+use common::push::Pusher;
+use common::registry::Registry;
+use common::{config_json, options, vector_json, vectors, write_config};
+use imagegate_engine::{Engine, EngineOptions};
+use imagegate_provider::{KeyHandler, Metrics, Server, ServerConfig, Transport};
+
+fn registry() -> &'static Registry {
+    static R: OnceLock<Registry> = OnceLock::new();
+    R.get_or_init(Registry::start)
+}
+
+async fn post(addr: SocketAddr, path: &str, keys: &[String]) -> serde_json::Value {
+    let body = serde_json::json!({
+        "apiVersion": "externaldata.gatekeeper.sh/v1beta1",
+        "kind": "ProviderRequest",
+        "request": {"keys": keys}
+    });
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}{path}"))
+        .header("x-ms-correlation-request-id", "trace-from-gatekeeper")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    resp.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_and_mutate_through_the_provider() {
+    let p = Pusher::new(&registry().url(), "provider/app", None);
+    fixture::push_e2e(&p).await;
+    let unsigned = fixture::push_unsigned(&p).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_json(
+        vector_json("trustpolicy-strict.json"),
+        &[vectors().join("cert-e2e.crt")],
+        serde_json::json!({}),
+    );
+    let metrics = Metrics::new().unwrap();
+    let engine = Engine::from_config_file(
+        &write_config(dir.path(), &config),
+        EngineOptions {
+            metrics: Some(Arc::new(metrics.clone())),
+            ..options()
+        },
+    )
+    .unwrap();
+    assert!(KeyHandler::ready(&engine));
+    let mut server_config = ServerConfig::new(Transport::PlaintextForDevelopment);
+    server_config.provider_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    server_config.health_addr = None;
+    server_config.metrics_addr = None;
+    let server = Server::start(server_config, Arc::new(engine), metrics.clone())
+        .await
+        .unwrap();
+    let addr = server.addrs().provider;
+
+    let host = registry().host();
+    let signed = format!("{host}/provider/app@{E2E_SUBJECT}");
+    let keys = vec![
+        format!("[team-a]{signed}"),
+        format!("{host}/provider/app@{unsigned}"),
+        "Not/A/Valid:Ref".to_owned(),
+    ];
+    let v = post(addr, "/ratify/gatekeeper/v1/verify", &keys).await;
+    let items = v["response"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["key"], keys[0].as_str());
+    assert_eq!(items[0]["value"]["isSuccess"], true);
+    assert_eq!(items[0]["value"]["traceID"], "trace-from-gatekeeper");
+    assert_eq!(
+        items[0]["value"]["verifierReports"][0]["extensions"]["SN"],
+        E2E_DN
+    );
+    assert_eq!(
+        items[0]["value"]["verifierReports"][0]["subject"],
+        signed.as_str()
+    );
+    assert_eq!(items[1]["value"]["isSuccess"], false);
+    assert!(items[2]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("REFERENCE_INVALID: "));
+
+    let tagged = format!("{host}/provider/app:v1");
+    let m = post(
+        addr,
+        "/ratify/gatekeeper/v1/mutate",
+        &[tagged.clone(), signed.clone()],
+    )
+    .await;
+    assert_eq!(m["response"]["idempotent"], true);
+    let items = m["response"]["items"].as_array().unwrap();
+    assert_eq!(items[0]["key"], tagged.as_str());
+    assert_eq!(items[0]["value"], signed.as_str());
+    assert_eq!(items[1]["value"], signed.as_str());
+
+    let text = String::from_utf8(metrics.encode().unwrap()).unwrap();
+    assert!(text.contains("ratify_verifier_duration"), "{text}");
+    assert!(text.contains("ratify_blob_cache_count"), "{text}");
+    server.stop().await.unwrap();
+}

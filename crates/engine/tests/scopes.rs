@@ -1,0 +1,303 @@
+//! Ratify CRD directories (cluster and namespaced kinds) and hot reload, against the real
+//! registry and the real notation verifier.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+mod common;
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::fixture::{self, E2E_SUBJECT};
+use common::push::Pusher;
+use common::registry::Registry;
+use common::{config_json, options, vector, vector_json, vectors, write_config};
+use imagegate_engine::{ConfigError, Engine, EngineOptions, ReloadOutcome};
+
+fn registry() -> &'static Registry {
+    static R: OnceLock<Registry> = OnceLock::new();
+    R.get_or_init(Registry::start)
+}
+
+async fn pushed(repo: &str) -> String {
+    let p = Pusher::new(&registry().url(), repo, None);
+    fixture::push_e2e(&p).await;
+    format!("{}/{repo}@{E2E_SUBJECT}", registry().host())
+}
+
+/// `value: |` block of a PEM file, indented for the YAML below.
+fn pem_block(file: &str) -> String {
+    String::from_utf8(vector(file))
+        .unwrap()
+        .lines()
+        .map(|l| format!("      {l}\n"))
+        .collect()
+}
+
+fn trust_policy_yaml() -> String {
+    // JSON is valid YAML; indent it under `trustPolicyDoc:`.
+    serde_json::to_string(&vector_json("trustpolicy-strict.json")).unwrap()
+}
+
+fn crds(cluster_kmp_cert: &str, namespaced_ref: &str) -> String {
+    format!(
+        r#"apiVersion: config.ratify.deislabs.io/v1beta1
+kind: Store
+metadata:
+  name: store-oras
+spec:
+  name: oras
+  parameters:
+    useHttp: true
+---
+apiVersion: config.ratify.deislabs.io/v1beta1
+kind: Policy
+metadata:
+  name: ratify-policy
+spec:
+  type: config-policy
+  parameters:
+    artifactVerificationPolicies:
+      default: all
+---
+apiVersion: config.ratify.deislabs.io/v1beta1
+kind: KeyManagementProvider
+metadata:
+  name: cluster-cert
+spec:
+  type: inline
+  parameters:
+    contentType: certificate
+    value: |
+{cluster_pem}---
+apiVersion: config.ratify.deislabs.io/v1beta1
+kind: Verifier
+metadata:
+  name: verifier-notation
+spec:
+  name: notation
+  artifactTypes: application/vnd.cncf.notary.signature
+  parameters:
+    verificationCertStores:
+      ca:
+        e2e:
+          - cluster-cert
+    trustPolicyDoc: {policy}
+---
+apiVersion: config.ratify.deislabs.io/v1beta1
+kind: NamespacedKeyManagementProvider
+metadata:
+  name: e2e-cert
+  namespace: team-a
+spec:
+  type: inline
+  parameters:
+    contentType: certificate
+    value: |
+{team_pem}---
+apiVersion: config.ratify.deislabs.io/v1beta1
+kind: NamespacedStore
+metadata:
+  name: team-store
+  namespace: team-a
+spec:
+  name: oras
+  parameters:
+    ttl: 60
+---
+apiVersion: config.ratify.deislabs.io/v1beta1
+kind: NamespacedVerifier
+metadata:
+  name: verifier-team
+  namespace: team-a
+spec:
+  type: notation
+  artifactTypes: application/vnd.cncf.notary.signature
+  parameters:
+    verificationCertStores:
+      ca:
+        e2e:
+          - {namespaced_ref}
+    trustPolicyDoc: {policy}
+"#,
+        cluster_pem = pem_block(cluster_kmp_cert),
+        team_pem = pem_block("cert-e2e.crt"),
+        policy = trust_policy_yaml(),
+    )
+}
+
+fn crd_engine(dir: &Path, yaml: &str) -> Result<Engine, ConfigError> {
+    let crd_dir = dir.join("crds");
+    std::fs::create_dir_all(&crd_dir).unwrap();
+    std::fs::write(crd_dir.join("ratify.yaml"), yaml).unwrap();
+    let config = serde_json::json!({"executor": {"verificationRequestTimeout": 5000}});
+    let path = write_config(dir, &config);
+    Engine::from_config_file(
+        &path,
+        EngineOptions {
+            crd_dir: Some(crd_dir),
+            ..options()
+        },
+    )
+}
+
+#[tokio::test]
+async fn namespaced_keys_use_namespaced_crds() {
+    let image = pushed("scopes/ns").await;
+    let dir = tempfile::tempdir().unwrap();
+    // Cluster verifier trusts another certificate; team-a's verifier trusts cert-e2e.
+    let engine = crd_engine(dir.path(), &crds("cert-expired_e2e.crt", "team-a/e2e-cert")).unwrap();
+    let config = engine.config();
+    assert_eq!(
+        config.namespaced["team-a"].stores[0].referrers_ttl,
+        Duration::from_secs(60)
+    );
+    assert_eq!(
+        config.cluster.stores[0].referrers_ttl,
+        Duration::from_secs(10)
+    );
+
+    let team = engine
+        .verify_key(&format!("[team-a]{image}"), "t")
+        .await
+        .unwrap();
+    assert!(team.is_success, "{team:#?}");
+    assert_eq!(team.verifier_reports[0].verifier_name, "verifier-team");
+    assert_eq!(team.verifier_reports[0].subject, image);
+
+    for key in [
+        image.clone(),
+        format!("[team-b]{image}"),
+        format!("[]{image}"),
+    ] {
+        let r = engine.verify_key(&key, "t").await.unwrap();
+        assert!(!r.is_success, "{key}");
+        assert_eq!(
+            r.verifier_reports[0].verifier_name, "verifier-notation",
+            "{key}"
+        );
+    }
+    // team-a has its own store (own credentials), so its content is cached apart: two
+    // referrer listings, one per credential scope; team-b and bare keys share the cluster's.
+    assert_eq!(engine.stats().referrers.1, 2);
+}
+
+#[tokio::test]
+async fn crd_rules_are_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    // A namespaced verifier may not use another namespace's provider.
+    let e = crd_engine(dir.path(), &crds("cert-e2e.crt", "team-b/e2e-cert")).unwrap_err();
+    assert!(e.to_string().contains("OPERATION_FORBIDDEN"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("NamespacedVerifier team-a/verifier-team"),
+        "{e}"
+    );
+
+    let misnamed =
+        crds("cert-e2e.crt", "team-a/e2e-cert").replace("name: ratify-policy", "name: my-policy");
+    let e = crd_engine(dir.path(), &misnamed).unwrap_err();
+    assert!(
+        e.to_string().contains("must be named \"ratify-policy\""),
+        "{e}"
+    );
+
+    let no_ns = crds("cert-e2e.crt", "team-a/e2e-cert").replace("  namespace: team-a\n", "");
+    let e = crd_engine(dir.path(), &no_ns).unwrap_err();
+    assert!(
+        e.to_string().contains("metadata.namespace: is required"),
+        "{e}"
+    );
+
+    let rego =
+        crds("cert-e2e.crt", "team-a/e2e-cert").replace("type: config-policy", "type: rego-policy");
+    let e = crd_engine(dir.path(), &rego).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("rego policy provider is not supported yet"),
+        "{e}"
+    );
+}
+
+fn write_strict(dir: &Path, cert: &str) -> std::path::PathBuf {
+    let mut v = config_json(
+        vector_json("trustpolicy-strict.json"),
+        &[vectors().join(cert)],
+        serde_json::json!({}),
+    );
+    v["imagegate"] =
+        serde_json::json!({"reloadIntervalMs": 100, "cache": {"verdictTtlSeconds": 600}});
+    write_config(dir, &v)
+}
+
+#[tokio::test]
+async fn hot_reload_bumps_generation_and_keeps_old_config_on_error() {
+    let image = pushed("scopes/reload").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_strict(dir.path(), "cert-e2e.crt");
+    let engine = Engine::from_config_file(&path, options()).unwrap();
+    assert_eq!(engine.generation(), 1);
+    assert!(engine.verify_key(&image, "t").await.unwrap().is_success);
+    assert_eq!(engine.reload().unwrap(), ReloadOutcome::Unchanged);
+
+    // Trust another certificate: the cached verdict (600 s TTL) must not be served.
+    write_strict(dir.path(), "cert-expired_e2e.crt");
+    assert_eq!(
+        engine.reload().unwrap(),
+        ReloadOutcome::Reloaded { generation: 2 }
+    );
+    assert!(!engine.verify_key(&image, "t").await.unwrap().is_success);
+
+    // A broken file is rejected; generation 2 stays in force.
+    std::fs::write(&path, b"{\"store\": ").unwrap();
+    assert!(matches!(engine.reload(), Err(ConfigError::Syntax { .. })));
+    assert_eq!(
+        engine.reload().unwrap(),
+        ReloadOutcome::Unchanged,
+        "reported once"
+    );
+    let mut v: serde_json::Value = config_json(
+        vector_json("trustpolicy-strict.json"),
+        &[vectors().join("cert-e2e.crt")],
+        serde_json::json!({}),
+    );
+    v["verifier"]["plugins"][0]["trustPolicyDoc"]["trustPolicies"][0]["trustStores"] =
+        serde_json::json!(["ca:"]);
+    write_config(dir.path(), &v);
+    let e = engine.reload().unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("verifier.plugins[0].trustPolicyDoc.trustPolicies[0]"),
+        "{e}"
+    );
+    assert_eq!(engine.generation(), 2);
+    assert!(!engine.verify_key(&image, "t").await.unwrap().is_success);
+
+    // The watcher picks up a good file on its own.
+    let _watch = engine.watch();
+    write_strict(dir.path(), "cert-e2e.crt");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while engine.generation() < 3 {
+        assert!(Instant::now() < deadline, "watcher did not reload");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(engine.verify_key(&image, "t").await.unwrap().is_success);
+}
+
+#[tokio::test]
+async fn crd_changes_are_reloaded() {
+    let image = pushed("scopes/crd-reload").await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = crd_engine(dir.path(), &crds("cert-expired_e2e.crt", "team-a/e2e-cert")).unwrap();
+    assert!(!engine.verify_key(&image, "t").await.unwrap().is_success);
+    std::fs::write(
+        dir.path().join("crds/ratify.yaml"),
+        crds("cert-e2e.crt", "team-a/e2e-cert"),
+    )
+    .unwrap();
+    assert_eq!(
+        engine.reload().unwrap(),
+        ReloadOutcome::Reloaded { generation: 2 }
+    );
+    assert!(engine.verify_key(&image, "t").await.unwrap().is_success);
+}
