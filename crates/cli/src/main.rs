@@ -6,6 +6,8 @@
 mod clock;
 mod exit;
 mod report;
+mod serve;
+mod verify;
 mod verify_envelope;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,10 @@ struct Cli {
 enum Command {
     /// Verify one signature envelope against an artifact descriptor, a trust policy and a trust store.
     VerifyEnvelope(verify_envelope::Args),
+    /// Verify one image in its registry with the provider's pipeline and explain the result.
+    Verify(verify::Args),
+    /// Serve Gatekeeper's external-data protocol (Ratify v1 compatible) over HTTPS.
+    Serve(serve::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -40,6 +46,8 @@ fn main() -> std::process::ExitCode {
     };
     let outcome = match cli.command {
         Command::VerifyEnvelope(args) => verify_envelope::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Serve(args) => serve::run_command(&args),
     };
     match outcome {
         Ok(exit) => exit.into(),
