@@ -13,7 +13,6 @@ use std::hint::black_box;
 
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
 use common::pki::{self, Pki, T0};
-use common::sign::{payload_json, sign_cose, sign_jws, SignOptions};
 use common::{manifest_descriptor, policy_file, policy_json, store, vector, Input};
 use criterion::{criterion_group, criterion_main, Criterion};
 use imagegate_notation::alg::SignatureAlgorithm;
@@ -22,6 +21,8 @@ use imagegate_notation::envelope::{self, EnvelopeFormat, JWS_MEDIA_TYPE};
 use imagegate_notation::limits::Limits;
 use imagegate_notation::policy::StoreType;
 use imagegate_notation::revocation::OfflineRevocationChecker;
+use imagegate_notation::sign::{payload_json, sign_cose, sign_jws, SignOptions};
+use imagegate_notation::{verify_with_cache, ChainCache, VerifyRequest};
 use time::macros::datetime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -105,15 +106,36 @@ fn bench(c: &mut Criterion) {
         group.bench_function("verify", |b| {
             b.iter(|| black_box(input.run(&OfflineRevocationChecker).unwrap().is_verified()))
         });
+        let cache = ChainCache::new();
+        let request = VerifyRequest {
+            envelope: &input.envelope,
+            envelope_media_type: &input.media_type,
+            artifact: &input.artifact,
+            artifact_reference: &input.reference,
+            policy: &input.policy,
+            trust_store: &input.store,
+            now: input.now,
+            revocation: &OfflineRevocationChecker,
+            limits: &input.limits,
+            user_metadata: &input.metadata,
+        };
+        group.bench_function("verify_with_chain_cache", |b| {
+            b.iter(|| {
+                black_box(
+                    verify_with_cache(black_box(&request), &cache)
+                        .unwrap()
+                        .is_verified(),
+                )
+            })
+        });
         let chain = envelope::parse(&input.envelope, &input.media_type, &Limits::DEFAULT)
             .unwrap()
             .cert_chain()
             .to_vec();
-        group.bench_function("chain_validation_uncached", |b| {
+        group.bench_function("chain_validation", |b| {
             b.iter(|| {
                 black_box(
-                    imagegate_notation::cert::validate_signing_chain_uncached(black_box(&chain))
-                        .is_ok(),
+                    imagegate_notation::cert::validate_signing_chain(black_box(&chain)).is_ok(),
                 )
             })
         });

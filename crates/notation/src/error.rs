@@ -55,8 +55,11 @@ pub enum Error {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum IntegrityError {
-    /// The envelope could not be parsed or breaks the Notation header rules.
-    #[error("unable to parse the digital signature, error : {0}")]
+    /// The envelope could not be parsed or breaks the Notation header rules. As in
+    /// notation-go, only a failure to decode the envelope at all reads "unable to parse the
+    /// digital signature, error : …"; header-rule failures (`missing "crit" header`, …) are
+    /// reported as they are, like Go's `Verify` errors.
+    #[error("{}", EnvelopeDisplay(.0))]
     Envelope(#[from] EnvelopeError),
     /// The signing certificate's key cannot be used with Notation.
     #[error(transparent)]
@@ -103,6 +106,23 @@ pub enum IntegrityError {
         /// The attribute names.
         names: Vec<String>,
     },
+}
+
+/// An envelope error with Go's parse-failure prefix where Go has one.
+struct EnvelopeDisplay<'a>(&'a EnvelopeError);
+
+impl fmt::Display for EnvelopeDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_decoding_failure() {
+            write!(
+                f,
+                "unable to parse the digital signature, error : {}",
+                self.0
+            )
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
 }
 
 /// A descriptor rendered as `mediaType digest (size bytes)` in messages.
@@ -192,6 +212,9 @@ pub enum AuthenticTimestampError {
         /// The certificate's notAfter.
         not_after: OffsetDateTime,
     },
+    /// A signing-authority signature carries no authentic signing time.
+    #[error("the signature has no authentic signing time (\"io.cncf.notary.authenticSigningTime\"), which the notary.x509.signingAuthority signing scheme requires")]
+    MissingAuthenticSigningTime,
     /// The authentic signing time (signing authority scheme) is outside a certificate's
     /// validity.
     #[error("certificate {subject:?} was not valid when the digital signature was produced at \"{}\"", GoTime(*.signing_time))]
@@ -258,6 +281,24 @@ mod tests {
             GoTime(datetime!(2023-06-27 13:21:21 +08:00)).to_string(),
             "Tue, 27 Jun 2023 13:21:21 +0800"
         );
+    }
+
+    #[test]
+    fn only_decoding_failures_carry_the_parse_prefix() {
+        let header = IntegrityError::from(EnvelopeError::MissingHeader { name: "crit" });
+        assert_eq!(header.to_string(), r#"missing "crit" header"#);
+        let chain = IntegrityError::from(EnvelopeError::CertChainMissing);
+        assert_eq!(chain.to_string(), "certificate chain is not present");
+        let media = IntegrityError::from(EnvelopeError::UnsupportedMediaType {
+            media_type: "text/plain".into(),
+        });
+        assert_eq!(
+            media.to_string(),
+            r#"unable to parse the digital signature, error : signature envelope format with media type "text/plain" is not supported"#
+        );
+        assert!(IntegrityError::from(EnvelopeError::NotCoseSign1Tagged)
+            .to_string()
+            .starts_with("unable to parse the digital signature, error : "));
     }
 
     #[test]

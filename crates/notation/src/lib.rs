@@ -12,7 +12,8 @@
 //! 2. For each signature of the artifact (at most [`Limits::max_signatures_per_artifact`]),
 //!    call [`verify`] with the envelope bytes and media type (the signature manifest's layer),
 //!    the artifact descriptor and reference, the clock and a
-//!    [`revocation::RevocationChecker`].
+//!    [`revocation::RevocationChecker`]. Long-running callers keep one [`ChainCache`] and call
+//!    [`verify_with_cache`] instead, so a signing chain seen before is not validated again.
 //! 3. The artifact is verified when one [`Outcome::is_verified`]; report
 //!    [`Outcome::warnings`] (logged failures) and [`Outcome::failure`] otherwise.
 //!
@@ -32,12 +33,14 @@ pub mod outcome;
 pub mod payload;
 pub mod policy;
 pub mod revocation;
+pub mod sign;
 pub mod store;
 pub mod timestamp;
 pub mod verifier;
 
+pub use cert::ChainCache;
 pub use descriptor::Descriptor;
 pub use error::Error;
 pub use limits::Limits;
 pub use outcome::{CheckResult, Outcome, SignerInfo};
-pub use verifier::{verify, VerifyRequest};
+pub use verifier::{verify, verify_with_cache, VerifyRequest};

@@ -46,11 +46,22 @@ pub struct TargetArtifact {
 }
 
 impl Payload {
-    /// Decode a payload.
+    /// Decode a payload. The payload and its `targetArtifact` must be JSON objects: serde would
+    /// otherwise also accept a struct written as an array of its fields, which Go refuses.
     pub fn from_json(bytes: &[u8]) -> Result<Self, PayloadError> {
-        serde_json::from_slice(bytes).map_err(|e| PayloadError::Invalid {
-            reason: e.to_string(),
-        })
+        let invalid = |reason: String| PayloadError::Invalid { reason };
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+        let is_object = |v: Option<&serde_json::Value>| v.is_some_and(serde_json::Value::is_object);
+        if !is_object(Some(&value)) {
+            return Err(invalid("the payload is not a JSON object".to_owned()));
+        }
+        if !is_object(value.get("targetArtifact")) {
+            return Err(invalid(
+                "targetArtifact is missing or not a JSON object".to_owned(),
+            ));
+        }
+        serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
     }
 
     /// The signed descriptor reduced to the compared fields.
@@ -90,6 +101,18 @@ mod tests {
             p.annotations().get("purpose").map(String::as_str),
             Some("e2e")
         );
+    }
+
+    #[test]
+    fn rejects_structs_written_as_arrays() {
+        for json in [
+            &br#"[{"mediaType":"m","digest":"sha256:ab","size":5}]"#[..],
+            br#"{"targetArtifact":["m","sha256:ab",5]}"#,
+            br#"[["m","sha256:ab",5]]"#,
+        ] {
+            let err = Payload::from_json(json).unwrap_err();
+            assert!(err.to_string().contains("not a JSON object"), "{err}");
+        }
     }
 
     #[test]

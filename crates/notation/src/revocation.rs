@@ -125,6 +125,16 @@ pub enum RevocationError {
         /// Subject of the undeterminable certificate (the one closest to the leaf).
         subject: String,
     },
+    /// The checker returned a different number of results than the chain has certificates.
+    #[error("unable to check revocation status, err: the revocation checker returned {got} results for the {expected} certificates of the {purpose} certificate chain")]
+    IncompleteResult {
+        /// Which chain was checked.
+        purpose: CertPurpose,
+        /// Number of certificates in the chain.
+        expected: usize,
+        /// Number of results returned.
+        got: usize,
+    },
     /// The checker returned no result at all.
     #[error("unable to check revocation status, err: the revocation checker returned no result for the {purpose} certificate chain")]
     NoResult {
@@ -156,6 +166,25 @@ pub fn summarize(results: &[CertRevocation], purpose: CertPurpose) -> Result<(),
         }),
         None => Ok(()),
     }
+}
+
+/// Ask `checker` about `chain` and [`summarize`] the answer, which must hold exactly one
+/// result per certificate: a checker that skips certificates must not let a chain pass.
+pub fn check_chain(
+    checker: &dyn RevocationChecker,
+    chain: &[CertificateDer<'static>],
+    purpose: CertPurpose,
+    authentic_signing_time: Option<time::OffsetDateTime>,
+) -> Result<(), RevocationError> {
+    let results = checker.check(chain, purpose, authentic_signing_time);
+    if !results.is_empty() && results.len() != chain.len() {
+        return Err(RevocationError::IncompleteResult {
+            purpose,
+            expected: chain.len(),
+            got: results.len(),
+        });
+    }
+    summarize(&results, purpose)
 }
 
 /// Go-form subject of a certificate, or an empty string if it cannot be parsed.
@@ -276,5 +305,55 @@ impl RevocationChecker for FixedRevocationChecker {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers "good" for the first certificate only, forgetting the rest.
+    struct Forgetful;
+
+    impl RevocationChecker for Forgetful {
+        fn check(
+            &self,
+            _chain: &[CertificateDer<'static>],
+            _purpose: CertPurpose,
+            _authentic_signing_time: Option<time::OffsetDateTime>,
+        ) -> Vec<CertRevocation> {
+            vec![CertRevocation {
+                subject: "CN=leaf".into(),
+                status: RevocationStatus::Ok,
+                method: RevocationMethod::Ocsp,
+            }]
+        }
+    }
+
+    fn chain(len: usize) -> Vec<CertificateDer<'static>> {
+        (0..len)
+            .map(|i| CertificateDer::from(vec![i as u8]))
+            .collect()
+    }
+
+    #[test]
+    fn a_result_per_certificate_is_required() {
+        assert_eq!(
+            check_chain(&Forgetful, &chain(3), CertPurpose::CodeSigning, None),
+            Err(RevocationError::IncompleteResult {
+                purpose: CertPurpose::CodeSigning,
+                expected: 3,
+                got: 1,
+            })
+        );
+        assert_eq!(
+            check_chain(&Forgetful, &chain(1), CertPurpose::Timestamping, None),
+            Ok(())
+        );
+        let fixed = FixedRevocationChecker::new(RevocationStatus::Revoked);
+        assert!(matches!(
+            check_chain(&fixed, &chain(2), CertPurpose::CodeSigning, None),
+            Err(RevocationError::Revoked { .. })
+        ));
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use imagegate_notation::policy::TrustPolicyDocument;
 use imagegate_notation::store::TrustStore;
-use imagegate_notation::{verify, Limits, Outcome, VerifyRequest};
+use imagegate_notation::{verify_with_cache, ChainCache, Limits, Outcome, VerifyRequest};
 use imagegate_oci::{Descriptor, ParsedManifest};
 
 use super::{ArtifactTypes, Subject, Verifier, VerifyEnv};
@@ -26,6 +26,9 @@ pub struct NotationVerifier {
     policy: Arc<TrustPolicyDocument>,
     store: Arc<TrustStore>,
     limits: Arc<Limits>,
+    /// Chains already validated for this configuration generation (chain validation depends
+    /// only on the chain bytes, so a hit skips the costly signature checks of the chain).
+    chains: Arc<ChainCache>,
 }
 
 impl NotationVerifier {
@@ -44,6 +47,7 @@ impl NotationVerifier {
             policy: Arc::new(policy),
             store: Arc::new(store),
             limits: Arc::new(Limits::DEFAULT),
+            chains: Arc::new(ChainCache::new()),
         }
     }
 
@@ -120,14 +124,18 @@ impl NotationVerifier {
             Ok(b) => b,
             Err(e) => return self.failed(subject, referrer, ratify_codes::oci_reason(&e)),
         };
-        let (policy, store, limits) =
-            (self.policy.clone(), self.store.clone(), self.limits.clone());
+        let (policy, store, limits, chains) = (
+            self.policy.clone(),
+            self.store.clone(),
+            self.limits.clone(),
+            self.chains.clone(),
+        );
         let (revocation, now) = (env.revocation(), env.now());
         let artifact_reference = subject.artifact_reference();
         let media_type = layer.media_type.clone();
         let result = env
             .run_cpu(move || {
-                verify(&VerifyRequest {
+                let request = VerifyRequest {
                     envelope: &envelope,
                     envelope_media_type: &media_type,
                     artifact: &artifact,
@@ -138,7 +146,8 @@ impl NotationVerifier {
                     revocation: revocation.as_ref(),
                     limits: &limits,
                     user_metadata: &[],
-                })
+                };
+                verify_with_cache(&request, &chains)
             })
             .await;
         match result {

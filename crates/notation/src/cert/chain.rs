@@ -12,8 +12,6 @@
 //! the chain is valid (the latest notBefore); a chain whose periods never overlap is rejected.
 
 use std::cell::Cell;
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use rustls_pki_types::{CertificateDer, UnixTime};
@@ -27,51 +25,11 @@ use super::{parse_all, CertificateInfo};
 /// DER content of the id-kp-codeSigning OID 1.3.6.1.5.5.7.3.3.
 const EKU_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
 
-/// Most validated chains remembered by [`validate_signing_chain`].
-const CACHE_CAPACITY: usize = 256;
-
-/// Chains that passed validation, by a SHA-256 over their certificates.
-///
-/// Validation is a pure function of the chain bytes (no clock, no trust store), so remembering
-/// successes is sound. Real deployments verify the same few signing chains over and over, and
-/// the chain's certificate signatures otherwise dominate the cost of a verification. The memo is
-/// bounded (cleared when full) and failures are never remembered.
-static VALIDATED: LazyLock<Mutex<HashMap<Vec<u8>, Vec<CertificateInfo>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-fn chain_key(chain: &[CertificateDer<'static>]) -> Vec<u8> {
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    for cert in chain {
-        ctx.update(&(cert.as_ref().len() as u64).to_be_bytes());
-        ctx.update(cert.as_ref());
-    }
-    ctx.finish().as_ref().to_vec()
-}
-
 /// Validate a code-signing chain (leaf first) and return the facts about each certificate.
+///
+/// A pure function of the chain bytes: no clock, no trust store, no policy. To avoid
+/// repeating the work for chains seen before, use a [`ChainCache`](super::ChainCache).
 pub fn validate_signing_chain(
-    chain: &[CertificateDer<'static>],
-) -> Result<Vec<CertificateInfo>, CertError> {
-    let key = chain_key(chain);
-    if let Some(infos) = VALIDATED
-        .lock()
-        .ok()
-        .and_then(|memo| memo.get(&key).cloned())
-    {
-        return Ok(infos);
-    }
-    let infos = validate_signing_chain_uncached(chain)?;
-    if let Ok(mut memo) = VALIDATED.lock() {
-        if memo.len() >= CACHE_CAPACITY {
-            memo.clear();
-        }
-        memo.insert(key, infos.clone());
-    }
-    Ok(infos)
-}
-
-/// [`validate_signing_chain`] without the process-wide memo: always does the full work.
-pub fn validate_signing_chain_uncached(
     chain: &[CertificateDer<'static>],
 ) -> Result<Vec<CertificateInfo>, CertError> {
     let (parsed, infos) = parse_all(chain)?;
@@ -83,6 +41,14 @@ pub fn validate_signing_chain_uncached(
     check_structure(&parsed, &infos)?;
     check_path(chain, &infos)?;
     Ok(infos)
+}
+
+/// The same as [`validate_signing_chain`], which no longer remembers anything itself. Kept
+/// for callers written when it did (benchmarks, fuzz targets).
+pub fn validate_signing_chain_uncached(
+    chain: &[CertificateDer<'static>],
+) -> Result<Vec<CertificateInfo>, CertError> {
+    validate_signing_chain(chain)
 }
 
 /// Go's ordering rules: no self-signed certificate before the last one, each issuer name

@@ -36,8 +36,9 @@ pub enum CertError {
         /// The subject, Go DN form.
         subject: String,
     },
-    /// A certificate's issuer is not the next certificate of the chain (name or signature).
-    #[error("invalid certificates or certificate with subject {subject:?} is not issued by {issuer:?}: the chain must be ordered leaf first, each certificate signed by the next one")]
+    /// A certificate's issuer name is not the next certificate's subject: the chain must be
+    /// ordered leaf first, each certificate issued by the next one.
+    #[error("certificate with subject {subject:?} is not issued by {issuer:?}")]
     NotIssuedBy {
         /// The subject of the certificate, Go DN form.
         subject: String,
@@ -64,17 +65,40 @@ pub enum CertError {
         /// The subject, Go DN form.
         subject: String,
     },
-    /// A CA certificate lacks a critical `keyUsage` with `keyCertSign`.
-    #[error("certificate with subject {subject:?}: key usage extension must be present and critical, with the keyCertSign bit set")]
+    /// A CA certificate's `keyUsage` lacks `keyCertSign`.
+    #[error("certificate with subject {subject:?}: key usage must have the bit positions for key cert sign set")]
     CaKeyUsage {
         /// The subject, Go DN form.
         subject: String,
     },
+    /// A code-signing leaf or CA certificate has no `keyUsage` extension.
+    #[error("certificate with subject {subject:?}: key usage extension must be present")]
+    KeyUsageNotPresent {
+        /// The subject, Go DN form.
+        subject: String,
+    },
+    /// A code-signing leaf or CA certificate has a `keyUsage` extension that is not critical.
+    #[error("certificate with subject {subject:?}: key usage extension must be marked critical")]
+    KeyUsageNotCritical {
+        /// The subject, Go DN form.
+        subject: String,
+    },
+    /// A certificate extension the Notation rules evaluate cannot be decoded (malformed or
+    /// present twice).
+    #[error("certificate with subject {subject:?} has an invalid extension: {reason}")]
+    InvalidExtension {
+        /// The subject, Go DN form.
+        subject: String,
+        /// The parser's description.
+        reason: String,
+    },
     /// A CA's path length constraint is smaller than the number of CAs below it.
-    #[error("certificate with subject {subject:?}: expected path length of {path_len} but certificate chain is longer")]
+    #[error("certificate with subject {subject:?}: expected path length of {expected} but certificate has path length {path_len} instead")]
     PathLength {
         /// The subject, Go DN form.
         subject: String,
+        /// The number of CA certificates below this one in the chain.
+        expected: usize,
         /// The `pathLenConstraint`.
         path_len: u32,
     },
@@ -84,19 +108,20 @@ pub enum CertError {
         /// The subject, Go DN form.
         subject: String,
     },
-    /// The leaf's key usage lacks `digitalSignature` (or the extension is missing).
-    #[error("the certificate with subject {subject:?} is invalid. The key usage must be present and have the bit positions for \"Digital Signature\" set")]
+    /// The leaf's key usage lacks `digitalSignature` (or, for a timestamping leaf, the
+    /// extension is missing).
+    #[error("the certificate with subject {subject:?} is invalid. The key usage must have the bit positions for \"Digital Signature\" set")]
     LeafKeyUsageMissing {
         /// The subject, Go DN form.
         subject: String,
     },
-    /// The leaf's key usage has a bit Notation forbids.
-    #[error("the certificate with subject {subject:?} is invalid. The key usage must not have the bit positions for {usage} set")]
+    /// The leaf's key usage has bits Notation forbids.
+    #[error("the certificate with subject {subject:?} is invalid. The key usage must be \"Digital Signature\" only, but found {}", .usages.iter().map(|u| format!("{u:?}")).collect::<Vec<_>>().join(", "))]
     LeafKeyUsageForbidden {
         /// The subject, Go DN form.
         subject: String,
-        /// The forbidden usage.
-        usage: &'static str,
+        /// The forbidden usages found, in Go's names (`KeyEncipherment`, `CertSign`, …).
+        usages: Vec<&'static str>,
     },
     /// The code-signing leaf's extended key usage has a purpose Notation forbids.
     #[error("the certificate with subject {subject:?} is invalid. The extended key usage must not contain {usage} usage")]

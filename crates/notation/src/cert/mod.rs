@@ -1,5 +1,6 @@
 //! Certificates: the Notation certificate profile and chain validation (notation.md §8).
 
+mod cache;
 mod chain;
 mod error;
 mod profile;
@@ -9,6 +10,7 @@ use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+pub use cache::ChainCache;
 pub use chain::{validate_signing_chain, validate_signing_chain_uncached};
 pub use error::CertError;
 

@@ -6,15 +6,22 @@ use x509_parser::prelude::X509Certificate;
 use super::error::CertError;
 use crate::alg::SigningKey;
 
-/// Rules for the code-signing leaf: basicConstraints `cA=false` if present; keyUsage present
+/// Rules for the code-signing leaf: basicConstraints `cA=false` if present; a critical keyUsage
 /// with digitalSignature and none of the encipherment/CA bits; EKU, when present, with
 /// codeSigning and none of the forbidden purposes; an RSA 2048/3072/4096 or EC P-256/384/521 key.
 pub(crate) fn check_code_signing_leaf(
     cert: &X509Certificate<'_>,
     subject: &str,
 ) -> Result<(), CertError> {
-    check_leaf_common(cert, subject)?;
-    if let Ok(Some(eku)) = cert.extended_key_usage() {
+    // The spec and notation-go require a *critical* keyUsage on code-signing certificates.
+    check_leaf_common(cert, subject, KeyUsageCriticality::Required)?;
+    let eku = cert
+        .extended_key_usage()
+        .map_err(|e| CertError::InvalidExtension {
+            subject: subject.to_owned(),
+            reason: e.to_string(),
+        })?;
+    if let Some(eku) = eku {
         let eku = eku.value;
         // Go denies serverAuth, clientAuth, emailProtection, timeStamping and OCSPSigning; the
         // spec also denies anyExtendedKeyUsage (notation.md §16: forbid all six).
@@ -37,10 +44,6 @@ pub(crate) fn check_code_signing_leaf(
                 subject: subject.to_owned(),
             });
         }
-    } else if cert.extended_key_usage().is_err() {
-        return Err(CertError::LeafCodeSigningMissing {
-            subject: subject.to_owned(),
-        });
     }
     SigningKey::from_cert(cert)
         .map(|_| ())
@@ -56,7 +59,7 @@ pub(crate) fn check_timestamping_leaf_parsed(
     cert: &X509Certificate<'_>,
     subject: &str,
 ) -> Result<(), CertError> {
-    check_leaf_common(cert, subject)?;
+    check_leaf_common(cert, subject, KeyUsageCriticality::NotRequired)?;
     let bad = || CertError::TimestampingUsage {
         subject: subject.to_owned(),
     };
@@ -79,13 +82,59 @@ pub(crate) fn check_timestamping_leaf_parsed(
     Ok(())
 }
 
-fn check_leaf_common(cert: &X509Certificate<'_>, subject: &str) -> Result<(), CertError> {
-    if let Ok(Some(bc)) = cert.basic_constraints() {
-        if bc.value.ca {
-            return Err(CertError::LeafIsCa {
-                subject: subject.to_owned(),
-            });
-        }
+/// A keyUsage extension must be present and critical (notation-core-go
+/// `validateCodeSigningKeyUsagePresent`, for code-signing leaves and CAs).
+fn check_key_usage_critical(cert: &X509Certificate<'_>, subject: &str) -> Result<(), CertError> {
+    match cert.key_usage() {
+        Ok(Some(ku)) if ku.critical => Ok(()),
+        Ok(Some(_)) => Err(CertError::KeyUsageNotCritical {
+            subject: subject.to_owned(),
+        }),
+        Ok(None) => Err(CertError::KeyUsageNotPresent {
+            subject: subject.to_owned(),
+        }),
+        Err(e) => Err(CertError::InvalidExtension {
+            subject: subject.to_owned(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// basicConstraints, if present, must say `cA=false`; a malformed or duplicated extension is
+/// refused rather than read as absent.
+fn check_basic_constraints_leaf(
+    cert: &X509Certificate<'_>,
+    subject: &str,
+) -> Result<(), CertError> {
+    match cert.basic_constraints() {
+        Ok(Some(bc)) if bc.value.ca => Err(CertError::LeafIsCa {
+            subject: subject.to_owned(),
+        }),
+        Ok(_) => Ok(()),
+        Err(e) => Err(CertError::InvalidExtension {
+            subject: subject.to_owned(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Whether a leaf's keyUsage extension must be critical.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyUsageCriticality {
+    /// Code signing (spec and Go).
+    Required,
+    /// Timestamping (the spec says SHOULD).
+    NotRequired,
+}
+
+fn check_leaf_common(
+    cert: &X509Certificate<'_>,
+    subject: &str,
+    criticality: KeyUsageCriticality,
+) -> Result<(), CertError> {
+    check_basic_constraints_leaf(cert, subject)?;
+    if criticality == KeyUsageCriticality::Required {
+        check_key_usage_critical(cert, subject)?;
     }
     let ku = match cert.key_usage() {
         Ok(Some(ku)) => ku.value,
@@ -101,26 +150,31 @@ fn check_leaf_common(cert: &X509Certificate<'_>, subject: &str) -> Result<(), Ce
         });
     }
     let forbidden = [
-        (ku.key_encipherment(), "\"KeyEncipherment\""),
-        (ku.data_encipherment(), "\"DataEncipherment\""),
-        (ku.key_agreement(), "\"KeyAgreement\""),
-        (ku.key_cert_sign(), "\"CertSign\""),
-        (ku.crl_sign(), "\"CRLSign\""),
-        (ku.encipher_only(), "\"EncipherOnly\""),
-        (ku.decipher_only(), "\"DecipherOnly\""),
+        (ku.key_encipherment(), "KeyEncipherment"),
+        (ku.data_encipherment(), "DataEncipherment"),
+        (ku.key_agreement(), "KeyAgreement"),
+        (ku.key_cert_sign(), "CertSign"),
+        (ku.crl_sign(), "CRLSign"),
+        (ku.encipher_only(), "EncipherOnly"),
+        (ku.decipher_only(), "DecipherOnly"),
     ];
-    if let Some((_, usage)) = forbidden.into_iter().find(|(set, _)| *set) {
+    let usages: Vec<&'static str> = forbidden
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect();
+    if !usages.is_empty() {
         return Err(CertError::LeafKeyUsageForbidden {
             subject: subject.to_owned(),
-            usage,
+            usages,
         });
     }
     Ok(())
 }
 
-/// Rules for the CA at chain index `index` (> 0): basicConstraints `cA=true`; a critical
-/// keyUsage with keyCertSign; a path length constraint, if present, of at least `index - 1`.
-/// As in Go, the basicConstraints critical flag is not required (notation.md §16).
+/// Rules for the CA at chain index `index` (> 0), in notation-core-go's order: basicConstraints
+/// `cA=true`; a path length constraint, if present, of at least `index - 1`; a critical
+/// keyUsage with keyCertSign. As in Go, the basicConstraints critical flag is not required
+/// (notation.md §16).
 pub(crate) fn check_ca(
     cert: &X509Certificate<'_>,
     subject: &str,
@@ -134,21 +188,21 @@ pub(crate) fn check_ca(
             })
         }
     };
-    match cert.key_usage() {
-        Ok(Some(ku)) if ku.critical && ku.value.key_cert_sign() => {}
-        _ => {
-            return Err(CertError::CaKeyUsage {
-                subject: subject.to_owned(),
-            })
-        }
-    }
+    let expected = index.saturating_sub(1);
     if let Some(path_len) = bc.path_len_constraint {
-        if (path_len as usize) < index.saturating_sub(1) {
+        if usize::try_from(path_len).is_ok_and(|p| p < expected) {
             return Err(CertError::PathLength {
                 subject: subject.to_owned(),
+                expected,
                 path_len,
             });
         }
     }
-    Ok(())
+    check_key_usage_critical(cert, subject)?;
+    match cert.key_usage() {
+        Ok(Some(ku)) if ku.value.key_cert_sign() => Ok(()),
+        _ => Err(CertError::CaKeyUsage {
+            subject: subject.to_owned(),
+        }),
+    }
 }

@@ -260,17 +260,223 @@ fn unprotected(header: &Header, limits: &Limits) -> Result<Unprotected, Envelope
 mod tests {
     use super::*;
     use coset::CborSerializable as _;
+    use coset::{CoseSign1Builder, HeaderBuilder, ProtectedHeader};
+
+    const SIGNING_TIME: i64 = 1_718_692_031;
+
+    fn time_value(seconds: i64) -> Value {
+        Value::Tag(1, Box::new(Value::Integer(seconds.into())))
+    }
+
+    /// The protected header of a `notary.x509` envelope, with `crit` set by `crit`.
+    fn protected(crit: &[RegisteredLabelWithPrivate<coset::iana::HeaderParameter>]) -> Header {
+        let mut header = HeaderBuilder::new()
+            .algorithm(coset::iana::Algorithm::ES256)
+            .content_type(super::super::PAYLOAD_CONTENT_TYPE.to_owned())
+            .text_value(
+                HEADER_SIGNING_SCHEME.to_owned(),
+                Value::Text("notary.x509".into()),
+            )
+            .text_value(HEADER_SIGNING_TIME.to_owned(), time_value(SIGNING_TIME))
+            .build();
+        header.crit = crit.to_vec();
+        header
+    }
+
+    fn scheme_crit() -> RegisteredLabelWithPrivate<coset::iana::HeaderParameter> {
+        RegisteredLabelWithPrivate::Text(HEADER_SIGNING_SCHEME.to_owned())
+    }
+
+    fn x5chain() -> Header {
+        HeaderBuilder::new()
+            .value(
+                LABEL_X5CHAIN,
+                Value::Array(vec![Value::Bytes(vec![0x30, 0x00])]),
+            )
+            .build()
+    }
+
+    fn envelope(protected: Header, unprotected: Header, payload: Option<&[u8]>) -> Vec<u8> {
+        let mut builder = CoseSign1Builder::new()
+            .protected(protected)
+            .unprotected(unprotected)
+            .signature(vec![1, 2, 3]);
+        if let Some(payload) = payload {
+            builder = builder.payload(payload.to_vec());
+        }
+        builder.build().to_tagged_vec().unwrap()
+    }
+
+    #[test]
+    fn well_formed_envelope_parses() {
+        let bytes = envelope(protected(&[scheme_crit()]), x5chain(), Some(b"{}"));
+        let env = parse(&bytes, &Limits::DEFAULT).unwrap();
+        assert_eq!(env.algorithm(), SignatureAlgorithm::Es256);
+        assert_eq!(
+            env.signing_time().map(OffsetDateTime::unix_timestamp),
+            Some(SIGNING_TIME)
+        );
+        assert_eq!(env.cert_chain().len(), 1);
+    }
+
+    #[test]
+    fn signing_input_uses_the_protected_bytes_as_received() {
+        // A protected map in an order no encoder would choose: content type, signing time,
+        // signing scheme, crit, then alg. Re-encoding it would change the signed bytes.
+        let map = Value::Map(vec![
+            (
+                Value::Integer(3.into()),
+                Value::Text(super::super::PAYLOAD_CONTENT_TYPE.into()),
+            ),
+            (
+                Value::Text(HEADER_SIGNING_TIME.into()),
+                time_value(SIGNING_TIME),
+            ),
+            (
+                Value::Text(HEADER_SIGNING_SCHEME.into()),
+                Value::Text("notary.x509".into()),
+            ),
+            (
+                Value::Integer(2.into()),
+                Value::Array(vec![Value::Text(HEADER_SIGNING_SCHEME.into())]),
+            ),
+            (Value::Integer(1.into()), Value::Integer((-7).into())),
+        ]);
+        let mut protected_bytes = Vec::new();
+        coset::cbor::ser::into_writer(&map, &mut protected_bytes).unwrap();
+        let mut sign1 = CoseSign1Builder::new()
+            .unprotected(x5chain())
+            .payload(b"{}".to_vec())
+            .signature(vec![1, 2, 3])
+            .build();
+        sign1.protected = ProtectedHeader {
+            original_data: Some(protected_bytes.clone()),
+            header: Header::default(),
+        };
+        let bytes = sign1.to_tagged_vec().unwrap();
+        let env = parse(&bytes, &Limits::DEFAULT).unwrap();
+
+        let expected = Value::Array(vec![
+            Value::Text("Signature1".into()),
+            Value::Bytes(protected_bytes.clone()),
+            Value::Bytes(Vec::new()),
+            Value::Bytes(b"{}".to_vec()),
+        ]);
+        let mut expected_bytes = Vec::new();
+        coset::cbor::ser::into_writer(&expected, &mut expected_bytes).unwrap();
+        assert_eq!(env.signing_input(), expected_bytes.as_slice());
+        assert_eq!(
+            env.signed_attributes().signing_scheme,
+            super::super::SigningScheme::X509
+        );
+    }
+
+    #[test]
+    fn crit_rules() {
+        // Missing crit.
+        let err = parse(
+            &envelope(protected(&[]), x5chain(), Some(b"{}")),
+            &Limits::DEFAULT,
+        )
+        .unwrap_err();
+        assert_eq!(err, EnvelopeError::MissingHeader { name: "crit" });
+        // A registered label (alg, 1) listed as critical.
+        let alg = RegisteredLabelWithPrivate::Assigned(coset::iana::HeaderParameter::Alg);
+        assert_eq!(
+            parse(
+                &envelope(protected(&[scheme_crit(), alg]), x5chain(), Some(b"{}")),
+                &Limits::DEFAULT
+            )
+            .unwrap_err(),
+            EnvelopeError::RegisteredHeaderInCrit { name: "1".into() }
+        );
+        // crit in the unprotected bucket.
+        let mut unprotected = x5chain();
+        unprotected.crit = vec![scheme_crit()];
+        assert!(matches!(
+            parse(
+                &envelope(protected(&[scheme_crit()]), unprotected, Some(b"{}")),
+                &Limits::DEFAULT
+            )
+            .unwrap_err(),
+            EnvelopeError::InvalidHeader { name, .. } if name == "crit"
+        ));
+    }
+
+    #[test]
+    fn payload_chain_and_algorithm_are_required() {
+        assert_eq!(
+            parse(
+                &envelope(protected(&[scheme_crit()]), x5chain(), None),
+                &Limits::DEFAULT
+            )
+            .unwrap_err(),
+            EnvelopeError::DetachedPayload
+        );
+        assert_eq!(
+            parse(
+                &envelope(protected(&[scheme_crit()]), Header::default(), Some(b"{}")),
+                &Limits::DEFAULT
+            )
+            .unwrap_err(),
+            EnvelopeError::CertChainMissing
+        );
+        // x5chain only in the protected bucket is not read (as in Go).
+        let mut with_chain = protected(&[scheme_crit()]);
+        with_chain.rest.extend(x5chain().rest);
+        assert_eq!(
+            parse(
+                &envelope(with_chain, Header::default(), Some(b"{}")),
+                &Limits::DEFAULT
+            )
+            .unwrap_err(),
+            EnvelopeError::CertChainMissing
+        );
+        let mut eddsa = protected(&[scheme_crit()]);
+        eddsa.alg = Some(Algorithm::Assigned(coset::iana::Algorithm::EdDSA));
+        assert!(matches!(
+            parse(&envelope(eddsa, x5chain(), Some(b"{}")), &Limits::DEFAULT).unwrap_err(),
+            EnvelopeError::UnsupportedAlgorithm { .. }
+        ));
+        let mut untagged = protected(&[scheme_crit()]);
+        untagged
+            .rest
+            .retain(|(l, _)| *l != Label::Text(HEADER_SIGNING_TIME.into()));
+        untagged.rest.push((
+            Label::Text(HEADER_SIGNING_TIME.into()),
+            Value::Integer(SIGNING_TIME.into()),
+        ));
+        assert!(matches!(
+            parse(
+                &envelope(untagged, x5chain(), Some(b"{}")),
+                &Limits::DEFAULT
+            )
+            .unwrap_err(),
+            EnvelopeError::InvalidHeader { .. }
+        ));
+    }
 
     #[test]
     fn untagged_is_rejected() {
-        let sign1 = coset::CoseSign1Builder::new()
-            .payload(b"{}".to_vec())
-            .build();
+        let sign1 = CoseSign1Builder::new().payload(b"{}".to_vec()).build();
         let bytes = sign1.to_vec().unwrap();
         assert_eq!(
             parse(&bytes, &Limits::DEFAULT).unwrap_err(),
             EnvelopeError::NotCoseSign1Tagged
         );
+    }
+
+    #[test]
+    fn huge_declared_lengths_fail_without_allocating() {
+        // Tag 18, array(4), then a bstr / array / map declaring 2^64-1 items or bytes.
+        for kind in [0x5b_u8, 0x9b, 0xbb] {
+            let mut bytes = vec![0xd2, 0x84, kind];
+            bytes.extend_from_slice(&[0xff; 8]);
+            assert!(matches!(
+                parse(&bytes, &Limits::DEFAULT).unwrap_err(),
+                EnvelopeError::Cbor { .. }
+            ));
+        }
     }
 
     #[test]

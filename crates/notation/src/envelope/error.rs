@@ -137,3 +137,19 @@ pub enum EnvelopeError {
     #[error("signature envelope format is invalid: the payload is detached; Notation requires an embedded payload")]
     DetachedPayload,
 }
+
+impl EnvelopeError {
+    /// Whether the envelope could not be decoded at all (unsupported media type, malformed
+    /// JSON or CBOR, oversized), as opposed to decoding into headers that break the Notation
+    /// rules. notation-go reports the former as "unable to parse the digital signature".
+    pub fn is_decoding_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::UnsupportedMediaType { .. }
+                | Self::TooLarge { .. }
+                | Self::Json { .. }
+                | Self::Cbor { .. }
+                | Self::NotCoseSign1Tagged
+        )
+    }
+}

@@ -247,7 +247,149 @@ fn base64_error(field: &'static str, text: &str, err: base64::DecodeError) -> En
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    /// An (unsigned) JWS envelope with this protected header and `chain_len` dummy certificates.
+    fn envelope(protected: &Value, chain_len: usize) -> Vec<u8> {
+        let x5c: Vec<String> = (0..chain_len)
+            .map(|_| STANDARD.encode([0x30, 0x00]))
+            .collect();
+        json!({
+            "payload": URL_SAFE_NO_PAD.encode(b"{}"),
+            "protected": URL_SAFE_NO_PAD.encode(protected.to_string()),
+            "header": {"x5c": x5c},
+            "signature": URL_SAFE_NO_PAD.encode([1u8, 2, 3]),
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn x509_header() -> Value {
+        json!({
+            "alg": "ES256",
+            "crit": [HEADER_SIGNING_SCHEME],
+            "cty": super::super::PAYLOAD_CONTENT_TYPE,
+            HEADER_SIGNING_SCHEME: "notary.x509",
+            HEADER_SIGNING_TIME: "2025-01-21T09:17:46Z",
+        })
+    }
+
+    fn parse_header(protected: &Value) -> Result<ParsedEnvelope, EnvelopeError> {
+        parse(&envelope(protected, 1), &Limits::DEFAULT)
+    }
+
+    #[test]
+    fn well_formed_header_parses_with_exact_signing_input() {
+        let bytes = envelope(&x509_header(), 1);
+        let env = parse(&bytes, &Limits::DEFAULT).unwrap();
+        let json: Value = serde_json::from_slice(&bytes).unwrap();
+        let expected = format!(
+            "{}.{}",
+            json["protected"].as_str().unwrap(),
+            json["payload"].as_str().unwrap()
+        );
+        assert_eq!(env.signing_input(), expected.as_bytes());
+        assert_eq!(env.algorithm(), SignatureAlgorithm::Es256);
+    }
+
+    #[test]
+    fn only_the_six_notation_algorithms_are_accepted() {
+        for alg in ["none", "HS256", "RS256", "EdDSA", "ps256"] {
+            let mut header = x509_header();
+            header["alg"] = json!(alg);
+            assert_eq!(
+                parse_header(&header).unwrap_err(),
+                EnvelopeError::UnsupportedAlgorithm {
+                    alg: alg.to_owned()
+                }
+            );
+        }
+        let mut header = x509_header();
+        header["alg"] = json!(-7);
+        assert!(matches!(
+            parse_header(&header).unwrap_err(),
+            EnvelopeError::InvalidHeader { .. }
+        ));
+    }
+
+    #[test]
+    fn registered_headers_cannot_be_critical() {
+        for name in ["alg", "x5c", "cty", "crit"] {
+            let mut header = x509_header();
+            header["crit"] = json!([HEADER_SIGNING_SCHEME, name]);
+            assert_eq!(
+                parse_header(&header).unwrap_err(),
+                EnvelopeError::RegisteredHeaderInCrit {
+                    name: name.to_owned()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn scheme_specific_times_are_enforced() {
+        // notary.x509 must not carry an authentic signing time.
+        let mut header = x509_header();
+        header[HEADER_AUTHENTIC_SIGNING_TIME] = json!("2025-01-21T09:17:46Z");
+        header["crit"] = json!([HEADER_SIGNING_SCHEME, HEADER_AUTHENTIC_SIGNING_TIME]);
+        assert_eq!(
+            parse_header(&header).unwrap_err(),
+            EnvelopeError::ForbiddenSchemeHeader {
+                name: HEADER_AUTHENTIC_SIGNING_TIME,
+                scheme: "notary.x509"
+            }
+        );
+        // notary.x509.signingAuthority must carry one, marked critical.
+        let mut header = x509_header();
+        header[HEADER_SIGNING_SCHEME] = json!("notary.x509.signingAuthority");
+        header.as_object_mut().unwrap().remove(HEADER_SIGNING_TIME);
+        let err = parse_header(&header).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#""io.cncf.notary.authenticSigningTime" header must be present for notary.x509.signingAuthority signing scheme"#
+        );
+        header[HEADER_AUTHENTIC_SIGNING_TIME] = json!("2025-01-21T09:17:46Z");
+        assert_eq!(
+            parse_header(&header).unwrap_err(),
+            EnvelopeError::NotMarkedCritical {
+                names: vec![HEADER_AUTHENTIC_SIGNING_TIME.to_owned()]
+            }
+        );
+        header["crit"] = json!([HEADER_SIGNING_SCHEME, HEADER_AUTHENTIC_SIGNING_TIME]);
+        let env = parse_header(&header).unwrap();
+        assert_eq!(
+            env.signing_scheme(),
+            super::super::SigningScheme::X509SigningAuthority
+        );
+        assert!(env.signing_time().is_none());
+    }
+
+    #[test]
+    fn chain_length_is_bounded_and_required() {
+        let limits = Limits::DEFAULT;
+        assert!(parse(
+            &envelope(&x509_header(), limits.max_cert_chain_len),
+            &limits
+        )
+        .is_ok());
+        assert_eq!(
+            parse(
+                &envelope(&x509_header(), limits.max_cert_chain_len + 1),
+                &limits
+            )
+            .unwrap_err(),
+            EnvelopeError::ChainTooLong {
+                len: limits.max_cert_chain_len + 1,
+                limit: limits.max_cert_chain_len
+            }
+        );
+        assert_eq!(
+            parse(&envelope(&x509_header(), 0), &limits).unwrap_err(),
+            EnvelopeError::CertChainMissing
+        );
+    }
 
     #[test]
     fn padded_base64url_is_rejected_at_the_padding() {

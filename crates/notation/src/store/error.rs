@@ -77,9 +77,17 @@ pub enum StoreError {
         /// Maximum accepted per file.
         max: usize,
     },
-    /// A directory entry is not a regular file (sub-directory, symlink, device…).
-    #[error("{path:?} is not a regular file: trust store directories may only contain certificate files (sub-directories and symlinks are not allowed)")]
+    /// An entry of a named store is not a regular file (after following symlinks): a
+    /// sub-directory, a device, a socket…
+    #[error("{path:?} is not a regular file: named trust store directories may only contain certificate files (sub-directories are not allowed; entries starting with \"..\" are ignored)")]
     NotRegularFile {
+        /// Path of the entry.
+        path: String,
+    },
+    /// A trust store type directory (`x509/ca`, …) or an entry of one is not a directory
+    /// (after following symlinks).
+    #[error("{path:?} is not a directory: the trust store layout is x509/{{ca,signingAuthority,tsa}}/<name>/<certificate files>")]
+    NotADirectory {
         /// Path of the entry.
         path: String,
     },

@@ -1,8 +1,16 @@
 //! Loading trust stores from the Notation directory layout (feature `fs`).
+//!
+//! The layout is `<root>/x509/{ca,signingAuthority,tsa}/<name>/<files>`. Symbolic links are
+//! followed at every level, and entries whose names start with `..` are skipped, so the layout
+//! may be (or contain) a Kubernetes Secret or ConfigMap volume: such a volume holds its files
+//! in a hidden `..<timestamp>` directory, a `..data` symlink to it, and one symlink per key
+//! (`cert.pem -> ..data/cert.pem`). Everything else that is not a directory (at the store
+//! level) or a regular file (inside a named store) is refused, and the work is bounded.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::policy::StoreType;
 
@@ -13,6 +21,8 @@ use super::TrustStore;
 pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
 /// Most files accepted over all stores.
 pub const MAX_FILES: usize = 1000;
+/// Most entries read from one directory, skipped ones included (bounds the listing work).
+const MAX_DIR_ENTRIES: usize = 4 * MAX_FILES;
 
 fn io_error(path: &Path, e: &std::io::Error) -> StoreError {
     StoreError::Io {
@@ -21,17 +31,49 @@ fn io_error(path: &Path, e: &std::io::Error) -> StoreError {
     }
 }
 
-/// Sorted entries of a directory (bounded by `MAX_FILES + 1`).
-fn sorted_entries(dir: &Path) -> Result<Vec<fs::DirEntry>, StoreError> {
+/// Whether an entry is Kubernetes volume bookkeeping (`..data`, `..2024_01_01_…`): the real
+/// files are reached through the visible symlinks, so these are skipped.
+fn is_volume_internal(name: &OsStr) -> bool {
+    name.as_encoded_bytes().starts_with(b"..")
+}
+
+/// The visible entries of a directory, sorted by name (bounded).
+fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, StoreError> {
     let mut entries = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| io_error(dir, &e))? {
-        entries.push(entry.map_err(|e| io_error(dir, &e))?);
+    for (read, entry) in fs::read_dir(dir)
+        .map_err(|e| io_error(dir, &e))?
+        .enumerate()
+    {
+        if read >= MAX_DIR_ENTRIES {
+            return Err(StoreError::TooManyFiles { max: MAX_FILES });
+        }
+        let entry = entry.map_err(|e| io_error(dir, &e))?;
+        let name = entry.file_name();
+        if is_volume_internal(&name) {
+            continue;
+        }
+        entries.push((name.to_string_lossy().into_owned(), entry.path()));
         if entries.len() > MAX_FILES {
             return Err(StoreError::TooManyFiles { max: MAX_FILES });
         }
     }
-    entries.sort_by_key(fs::DirEntry::file_name);
+    entries.sort();
     Ok(entries)
+}
+
+/// The metadata of `path` with symlinks followed; `None` when nothing is there.
+fn target_metadata(path: &Path) -> Result<Option<fs::Metadata>, StoreError> {
+    match fs::metadata(path) {
+        Ok(m) => Ok(Some(m)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A dangling symlink is an error; a missing path is not.
+            match fs::symlink_metadata(path) {
+                Ok(_) => Err(io_error(path, &e)),
+                Err(_) => Ok(None),
+            }
+        }
+        Err(e) => Err(io_error(path, &e)),
+    }
 }
 
 pub(crate) fn load_dir(root: &Path) -> Result<TrustStore, StoreError> {
@@ -40,30 +82,26 @@ pub(crate) fn load_dir(root: &Path) -> Result<TrustStore, StoreError> {
     let x509 = root.join("x509");
     for store_type in StoreType::ALL {
         let type_dir = x509.join(store_type.as_str());
-        match fs::symlink_metadata(&type_dir) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_error(&type_dir, &e)),
-            Ok(m) if !m.is_dir() => {
-                return Err(StoreError::NotRegularFile {
+        match target_metadata(&type_dir)? {
+            None => continue,
+            Some(m) if !m.is_dir() => {
+                return Err(StoreError::NotADirectory {
                     path: type_dir.display().to_string(),
                 })
             }
-            Ok(_) => {}
+            Some(_) => {}
         }
-        for named in sorted_entries(&type_dir)? {
-            let named_path = named.path();
-            let file_type = named.file_type().map_err(|e| io_error(&named_path, &e))?;
-            if !file_type.is_dir() {
-                return Err(StoreError::NotRegularFile {
+        for (name, named_path) in sorted_entries(&type_dir)? {
+            let is_dir = target_metadata(&named_path)?.is_some_and(|m| m.is_dir());
+            if !is_dir {
+                return Err(StoreError::NotADirectory {
                     path: named_path.display().to_string(),
                 });
             }
-            let name = named.file_name().to_string_lossy().into_owned();
             store.add_empty_store(store_type, &name)?;
-            for file in sorted_entries(&named_path)? {
-                let path = file.path();
-                let file_type = file.file_type().map_err(|e| io_error(&path, &e))?;
-                if !file_type.is_file() {
+            for (_, path) in sorted_entries(&named_path)? {
+                let is_file = target_metadata(&path)?.is_some_and(|m| m.is_file());
+                if !is_file {
                     return Err(StoreError::NotRegularFile {
                         path: path.display().to_string(),
                     });
@@ -87,9 +125,15 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, StoreError> {
         size,
         max: MAX_FILE_SIZE,
     };
-    let declared = file.metadata().map_err(|e| io_error(path, &e))?.len();
-    if declared > MAX_FILE_SIZE {
-        return Err(too_large(declared));
+    let metadata = file.metadata().map_err(|e| io_error(path, &e))?;
+    // Checked again on the opened file: the entry may have been replaced since it was listed.
+    if !metadata.is_file() {
+        return Err(StoreError::NotRegularFile {
+            path: path.display().to_string(),
+        });
+    }
+    if metadata.len() > MAX_FILE_SIZE {
+        return Err(too_large(metadata.len()));
     }
     let mut bytes = Vec::new();
     file.take(MAX_FILE_SIZE + 1)

@@ -93,10 +93,11 @@ impl TrustStore {
     /// Load the Notation layout `<root>/x509/{ca,signingAuthority,tsa}/<name>/<files>`.
     ///
     /// Every regular file of a named store directory is read, whatever its extension (as in
-    /// notation-go). A sub-directory or symlink inside a named store is an error, as is a
-    /// named store directory that is a symlink. A missing `x509` directory or type directory
-    /// just yields no stores. Bounded: at most [`MAX_FILES`] files, each at most
-    /// [`MAX_FILE_SIZE`] bytes.
+    /// notation-go). Symlinks are followed and entries whose names start with `..` are
+    /// skipped, so Kubernetes Secret and ConfigMap volumes (`cert.pem -> ..data/cert.pem`)
+    /// load as they are; unlike notation-go, which refuses symlinks. A sub-directory inside a
+    /// named store is an error. A missing `x509` directory or type directory just yields no
+    /// stores. Bounded: at most [`MAX_FILES`] files, each at most [`MAX_FILE_SIZE`] bytes.
     #[cfg(feature = "fs")]
     pub fn load_dir(root: &std::path::Path) -> Result<Self, StoreError> {
         fs::load_dir(root)

@@ -37,7 +37,7 @@ use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::dn::DistinguishedName;
-use crate::revocation::{summarize, CertPurpose, RevocationChecker};
+use crate::revocation::{check_chain, CertPurpose, RevocationChecker};
 
 use self::tstinfo::TstInfo;
 
@@ -177,8 +177,7 @@ fn verify(
     if let Some(signing_chain) = signing_chain {
         range.check_chain_validity(signing_chain)?;
     }
-    let results = revocation.check(&tsa_chain, CertPurpose::Timestamping, None);
-    summarize(&results, CertPurpose::Timestamping)?;
+    check_chain(revocation, &tsa_chain, CertPurpose::Timestamping, None)?;
     Ok(VerifiedTimestamp { range, tsa_chain })
 }
 

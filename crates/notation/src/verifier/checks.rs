@@ -4,6 +4,7 @@
 use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
 
+use crate::cert::CertificateInfo;
 use crate::dn::DistinguishedName;
 use crate::envelope::SigningScheme;
 use crate::error::{AuthenticTimestampError, AuthenticityError, Error, ExpiryError};
@@ -83,16 +84,7 @@ pub(crate) fn authentic_timestamp(
 ) -> Result<Option<TimestampRange>, AuthenticTimestampError> {
     let chain = v.chain();
     if v.envelope().signing_scheme() == SigningScheme::X509SigningAuthority {
-        // Validated by the signed-attribute rules: present for this scheme.
-        let Some(signing_time) = v.envelope().authentic_signing_time() else {
-            return Ok(None);
-        };
-        if let Some(cert) = chain.iter().find(|c| !c.is_valid_at(signing_time)) {
-            return Err(AuthenticTimestampError::NotValidAtSigningTime {
-                subject: cert.subject.clone(),
-                signing_time,
-            });
-        }
+        signing_authority_time(chain, v.envelope().authentic_signing_time())?;
         return Ok(None);
     }
 
@@ -153,16 +145,72 @@ pub(crate) fn authentic_timestamp(
     Ok(Some(range))
 }
 
+/// Signing-authority scheme: the authentic signing time must lie inside every chain
+/// certificate's validity (bounds included). Its absence fails closed; the envelope rules
+/// already require it for this scheme.
+fn signing_authority_time(
+    chain: &[CertificateInfo],
+    authentic_signing_time: Option<OffsetDateTime>,
+) -> Result<(), AuthenticTimestampError> {
+    let signing_time =
+        authentic_signing_time.ok_or(AuthenticTimestampError::MissingAuthenticSigningTime)?;
+    match chain.iter().find(|c| !c.is_valid_at(signing_time)) {
+        Some(cert) => Err(AuthenticTimestampError::NotValidAtSigningTime {
+            subject: cert.subject.clone(),
+            signing_time,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Revocation of the signing chain (notation.md §13) through the injected checker.
 pub(crate) fn revocation(v: &IntegrityVerified, req: &VerifyRequest<'_>) -> Result<(), Error> {
     let authentic_time = match v.envelope().signing_scheme() {
         SigningScheme::X509SigningAuthority => v.envelope().authentic_signing_time(),
         SigningScheme::X509 => None,
     };
-    let results = req.revocation.check(
+    revocation::check_chain(
+        req.revocation,
         v.envelope().cert_chain(),
         CertPurpose::CodeSigning,
         authentic_time,
-    );
-    revocation::summarize(&results, CertPurpose::CodeSigning).map_err(Error::Revocation)
+    )
+    .map_err(Error::Revocation)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn cert(not_before: OffsetDateTime, not_after: OffsetDateTime) -> CertificateInfo {
+        CertificateInfo {
+            subject: "CN=sa,O=imagegate,ST=WA,C=US".into(),
+            issuer: "CN=sa,O=imagegate,ST=WA,C=US".into(),
+            serial_hex: "1".into(),
+            not_before,
+            not_after,
+            sha256: String::new(),
+        }
+    }
+
+    #[test]
+    fn signing_authority_time_fails_closed_and_includes_bounds() {
+        let start = datetime!(2025-01-01 0:00 UTC);
+        let end = datetime!(2026-01-01 0:00 UTC);
+        let chain = [cert(start, end)];
+        assert_eq!(
+            signing_authority_time(&chain, None),
+            Err(AuthenticTimestampError::MissingAuthenticSigningTime)
+        );
+        assert_eq!(signing_authority_time(&chain, Some(start)), Ok(()));
+        assert_eq!(signing_authority_time(&chain, Some(end)), Ok(()));
+        for outside in [start - time::Duration::SECOND, end + time::Duration::SECOND] {
+            assert!(matches!(
+                signing_authority_time(&chain, Some(outside)),
+                Err(AuthenticTimestampError::NotValidAtSigningTime { .. })
+            ));
+        }
+    }
 }

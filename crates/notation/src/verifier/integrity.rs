@@ -1,6 +1,6 @@
 //! The `integrity` check and the proof token that it passed.
 
-use crate::cert::{self, CertificateInfo};
+use crate::cert::{self, CertificateInfo, ChainCache};
 use crate::envelope::{self, ParsedEnvelope};
 use crate::error::{DescriptorDisplay, IntegrityError};
 use crate::payload::Payload;
@@ -37,10 +37,16 @@ impl IntegrityVerified {
 }
 
 /// Run the integrity check (notation.md §14.1 step 3, §14.2 step 2).
-pub(crate) fn check(req: &VerifyRequest<'_>) -> Result<IntegrityVerified, IntegrityError> {
+pub(crate) fn check(
+    req: &VerifyRequest<'_>,
+    cache: Option<&ChainCache>,
+) -> Result<IntegrityVerified, IntegrityError> {
     let envelope = envelope::parse(req.envelope, req.envelope_media_type, req.limits)?;
     envelope.verify_signature()?;
-    let chain = cert::validate_signing_chain(envelope.cert_chain())?;
+    let chain = match cache {
+        Some(cache) => cache.validate(envelope.cert_chain())?,
+        None => cert::validate_signing_chain(envelope.cert_chain())?,
+    };
     if let Some(name) = &envelope.signed_attributes().verification_plugin {
         return Err(IntegrityError::VerificationPluginNotSupported { name: name.clone() });
     }

@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
+use crate::cert::ChainCache;
 use crate::descriptor::Descriptor;
 use crate::error::{Error, UserMetadataError};
 use crate::limits::Limits;
@@ -66,7 +67,21 @@ pub struct VerifyRequest<'a> {
 
 /// Verify one signature. `Err` only when no outcome can be produced (no applicable trust
 /// policy statement); every verification failure is reported inside the [`Outcome`].
+///
+/// The signing chain is validated afresh on every call; [`verify_with_cache`] avoids that
+/// for chains seen before.
 pub fn verify(req: &VerifyRequest<'_>) -> Result<Outcome, Error> {
+    run(req, None)
+}
+
+/// [`verify`], with the signing chain's validation answered from `cache` when the exact same
+/// chain passed before (see [`ChainCache`] for why that is sound). The outcome is the same
+/// as [`verify`]'s.
+pub fn verify_with_cache(req: &VerifyRequest<'_>, cache: &ChainCache) -> Result<Outcome, Error> {
+    run(req, Some(cache))
+}
+
+fn run(req: &VerifyRequest<'_>, cache: Option<&ChainCache>) -> Result<Outcome, Error> {
     let statement = req.policy.statement_for(req.artifact_reference)?;
     let mut run = Run::new(statement);
     if statement.is_skip() {
@@ -81,7 +96,7 @@ pub fn verify(req: &VerifyRequest<'_>) -> Result<Outcome, Error> {
         return Ok(run.outcome);
     }
 
-    let verified = match integrity::check(req) {
+    let verified = match integrity::check(req, cache) {
         Ok(v) => v,
         Err(e) => {
             run.push(CheckKind::Integrity, Action::Enforce, Some(e.into()));

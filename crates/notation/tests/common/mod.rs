@@ -2,7 +2,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod pki;
-pub mod sign;
 
 use std::path::PathBuf;
 

@@ -8,14 +8,14 @@ use rcgen::{
 use rustls_pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
 
-use super::sign::Signer;
+use imagegate_notation::sign::PrivateKey;
 
 /// A generated chain (leaf first) and the leaf's signer.
 pub struct Pki {
     /// Leaf first, root last.
     pub chain: Vec<CertificateDer<'static>>,
-    /// Signs with the leaf key.
-    pub signer: Signer,
+    /// The leaf's private key.
+    pub signer: PrivateKey,
 }
 
 impl Pki {
@@ -98,7 +98,8 @@ pub fn chain(
     let leaf_key = key_for(alg);
     let mut leaf_p = leaf_params("leaf");
     leaf(&mut leaf_p);
-    let signer = Signer::from_pkcs8(alg, &leaf_key.serialize_der()).unwrap();
+    let signer = PrivateKey::from_pkcs8(&leaf_key.serialize_der()).unwrap();
+    assert_eq!(signer.algorithm(), alg);
     if len == 1 {
         let cert = leaf_p.self_signed(&leaf_key).unwrap();
         return Pki {
