@@ -7,6 +7,7 @@ mod clock;
 mod exit;
 mod report;
 mod serve;
+mod sign;
 mod verify;
 mod verify_envelope;
 
@@ -29,6 +30,8 @@ enum Command {
     Verify(verify::Args),
     /// Serve Gatekeeper's external-data protocol (Ratify v1 compatible) over HTTPS.
     Serve(serve::Args),
+    /// Sign an image in its registry with a key and certificate chain (Notation JWS or COSE).
+    Sign(sign::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -48,6 +51,7 @@ fn main() -> std::process::ExitCode {
         Command::VerifyEnvelope(args) => verify_envelope::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Serve(args) => serve::run_command(&args),
+        Command::Sign(args) => sign::run(&args),
     };
     match outcome {
         Ok(exit) => exit.into(),

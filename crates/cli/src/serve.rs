@@ -89,7 +89,7 @@ pub(crate) fn run_command(args: &Args) -> Result<Exit> {
         let engine = Engine::from_config_file(&args.config, options)
             .with_context(|| format!("invalid configuration {}", args.config.display()))?;
         let _watch = engine.watch();
-        let executor = engine.config().executor.clone();
+        let executor = engine.config().executor;
         let mut config = ServerConfig::new(transport);
         config.provider_addr = args.http;
         config.health_addr = Some(args.health);

@@ -1,5 +1,8 @@
 //! `imagegate verify-envelope` on the real Notation vectors in `../shared/vectors/notation`.
 
+// Test helpers may unwrap: a failed setup should abort the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -10,18 +10,14 @@
 // Benchmark harness: a failed setup should abort loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::hint::black_box;
 
-use common::push::{desc, image_manifest, Pusher};
-use common::registry::{Auth, Registry};
 use criterion::{criterion_group, criterion_main, Criterion};
 use imagegate_oci::{
     ClientConfig, Descriptor, ParsedManifest, Reference, RegistryClient, NOTARY_SIGNATURE,
     OCI_EMPTY, OCI_INDEX, OCI_MANIFEST,
 };
+use imagegate_testkit::{desc, image_manifest, sha256, Registry};
 use serde_json::json;
 
 const SUBJECTS: usize = 200;
@@ -33,7 +29,7 @@ struct Subject {
 }
 
 async fn push_subjects(reg: &Registry) -> Vec<Subject> {
-    let p = Pusher::new(&reg.url(), REPO, None);
+    let p = reg.pusher(REPO);
     let empty = p.blob(OCI_EMPTY, b"{}").await;
     let mut out = Vec::with_capacity(SUBJECTS);
     for i in 0..SUBJECTS {
@@ -60,7 +56,7 @@ async fn push_subjects(reg: &Registry) -> Vec<Subject> {
             json!({"subject": subject}),
         );
         let sig = p
-            .manifest(&common::sha256(&sig_bytes), OCI_MANIFEST, &sig_bytes)
+            .manifest(&sha256(&sig_bytes), OCI_MANIFEST, &sig_bytes)
             .await;
         let tag = subject.digest.replace(':', "-");
         let index = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX,
@@ -129,7 +125,7 @@ fn registry_fetch(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let reg = Registry::start(Auth::None);
+    let reg = Registry::start();
     let subjects = rt.block_on(push_subjects(&reg));
     let client = RegistryClient::new(ClientConfig::default()).unwrap();
     let bare = reqwest::Client::builder()

@@ -66,6 +66,11 @@ impl RegistryClient {
         &self.inner.transport.config
     }
 
+    /// The shared transport (auth, retries, caps), for the `push` module.
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
     /// Resolves a tag (or checks a digest) to the manifest's digest, media type
     /// and size: `HEAD` with every manifest and index `Accept` type, falling back
     /// to `GET` and hashing the body when the registry omits `Docker-Content-Digest`.

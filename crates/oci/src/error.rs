@@ -14,6 +14,22 @@ pub enum Operation {
     FetchManifest,
     /// Fetching a blob by descriptor.
     FetchBlob,
+    /// Uploading a blob.
+    PushBlob,
+    /// Uploading a manifest (by tag or digest).
+    PushManifest,
+    /// Adding a referrer to the subject's referrers tag index.
+    AttachReferrer,
+}
+
+impl Operation {
+    /// The registry access the operation needs: `pull`, or `push` for uploads.
+    pub fn access(self) -> &'static str {
+        match self {
+            Self::PushBlob | Self::PushManifest | Self::AttachReferrer => "push",
+            _ => "pull",
+        }
+    }
 }
 
 impl fmt::Display for Operation {
@@ -23,6 +39,9 @@ impl fmt::Display for Operation {
             Self::ListReferrers => "list referrers of",
             Self::FetchManifest => "fetch manifest of",
             Self::FetchBlob => "fetch blob of",
+            Self::PushBlob => "push blob to",
+            Self::PushManifest => "push manifest",
+            Self::AttachReferrer => "attach a referrer to",
         })
     }
 }
@@ -74,7 +93,7 @@ pub enum OciError {
         detail: String,
     },
     /// The registry refused the credentials (or none were available).
-    #[error("cannot {op} {reference}: the registry at {registry} requires authentication that failed ({detail}); configure pull credentials for it")]
+    #[error("cannot {op} {reference}: the registry at {registry} requires authentication that failed ({detail}); configure {} credentials for it", op.access())]
     Unauthorized {
         /// Operation.
         op: Operation,
@@ -86,7 +105,7 @@ pub enum OciError {
         detail: String,
     },
     /// Authenticated, but not allowed.
-    #[error("cannot {op} {reference}: access denied by the registry (403); grant pull access to these credentials")]
+    #[error("cannot {op} {reference}: access denied by the registry (403); grant {} access to these credentials", op.access())]
     Forbidden {
         /// Operation.
         op: Operation,
@@ -210,6 +229,18 @@ pub enum OciError {
         /// Why.
         detail: String,
     },
+    /// The registry answered an upload in a way the distribution protocol does not
+    /// allow (no upload location, an upload location on another host, a digest
+    /// other than the one sent).
+    #[error("cannot {op} {reference}: {detail}; the registry does not follow the OCI distribution upload protocol")]
+    Protocol {
+        /// Operation.
+        op: Operation,
+        /// Reference.
+        reference: String,
+        /// What the registry did.
+        detail: String,
+    },
     /// The reference needs a digest for this operation.
     #[error("cannot {op} {reference}: a digest is required (resolve the tag first)")]
     DigestRequired {
@@ -240,6 +271,7 @@ impl OciError {
             | Self::InvalidDigest { op, .. }
             | Self::TooManyReferrers { op, .. }
             | Self::Redirect { op, .. }
+            | Self::Protocol { op, .. }
             | Self::DigestRequired { op, .. } => Some(*op),
         }
     }

@@ -105,6 +105,19 @@ impl Transport {
         url: &Url,
         accept: &str,
     ) -> Result<Response, OciError> {
+        self.send_body(ctx, method, url, accept, None).await
+    }
+
+    /// Like [`Transport::send`], with a request body `(content type, bytes)` that
+    /// is sent again on each retry (uploads are idempotent: monolithic PUTs).
+    pub(crate) async fn send_body(
+        &self,
+        ctx: &Ctx,
+        method: Method,
+        url: &Url,
+        accept: &str,
+        body: Option<(&str, &Bytes)>,
+    ) -> Result<Response, OciError> {
         let retry = &self.config.retry;
         let mut attempt = 0u32;
         let mut refreshed_auth = false;
@@ -121,6 +134,11 @@ impl Transport {
                 .header(ACCEPT, accept);
             if let Some(value) = authorization {
                 req = req.header(AUTHORIZATION, value);
+            }
+            if let Some((content_type, bytes)) = body {
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .body(bytes.clone());
             }
             let result = tokio::time::timeout_at(ctx.deadline, req.send())
                 .await

@@ -6,19 +6,15 @@
 // Integration test helpers outside #[test] fns may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
-use common::push::{desc, image_manifest, Pusher};
-use common::registry::{Auth, Registry};
-use common::token::{TokenIssuer, ISSUER, SERVICE};
 use imagegate_oci::{
     ClientConfig, Credential, CredentialProvider, DockerConfig, OciError, Reference,
     RegistryClient, StaticCredentials, NOTARY_SIGNATURE, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST,
 };
+use imagegate_testkit::{desc, image_manifest, sha256, Pusher, Registry, TokenIssuer};
 use serde_json::json;
 
 const USER: &str = "imagegate";
@@ -26,33 +22,14 @@ const PASSWORD: &str = "correct horse battery staple";
 
 fn basic_registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(|| {
-        Registry::start(Auth::Htpasswd {
-            user: USER.into(),
-            password: PASSWORD.into(),
-        })
-    })
+    R.get_or_init(|| Registry::start_htpasswd(USER, PASSWORD))
 }
 
-fn token_setup() -> &'static (TokenIssuer, Registry) {
-    static T: OnceLock<(TokenIssuer, Registry)> = OnceLock::new();
-    T.get_or_init(|| {
-        let issuer = TokenIssuer::start(USER, PASSWORD);
-        let registry = Registry::start(Auth::Token {
-            realm: issuer.realm(),
-            service: SERVICE.into(),
-            issuer: ISSUER.into(),
-            root_cert_pem: issuer.cert_pem.clone(),
-        });
-        (issuer, registry)
-    })
-}
-
-fn basic_header() -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
-    )
+/// A token-auth registry and its issuer.
+fn token_setup() -> (&'static TokenIssuer, &'static Registry) {
+    static T: OnceLock<Registry> = OnceLock::new();
+    let registry = T.get_or_init(|| Registry::start_token(USER, PASSWORD));
+    (registry.token_issuer().unwrap(), registry)
 }
 
 fn client_with(creds: impl CredentialProvider + 'static) -> RegistryClient {
@@ -85,7 +62,7 @@ async fn push_signed(p: &Pusher, host: &str) -> (Reference, String) {
         json!({"subject": subject}),
     );
     let sig = p
-        .manifest(&common::sha256(&sig_bytes), OCI_MANIFEST, &sig_bytes)
+        .manifest(&sha256(&sig_bytes), OCI_MANIFEST, &sig_bytes)
         .await;
     let index = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX,
         "manifests": [{"mediaType": OCI_MANIFEST, "digest": sig.digest, "size": sig.size, "artifactType": NOTARY_SIGNATURE}]}))
@@ -125,7 +102,7 @@ async fn full_flow(
 #[tokio::test]
 async fn basic_auth_with_static_credentials() {
     let reg = basic_registry();
-    let p = Pusher::new(&reg.url(), "basic/app", Some(basic_header()));
+    let p = reg.pusher("basic/app");
     let (subject, sig) = push_signed(&p, &reg.host()).await;
 
     let good = StaticCredentials::default().with(
@@ -159,7 +136,7 @@ async fn basic_auth_with_static_credentials() {
 #[tokio::test]
 async fn docker_config_and_k8s_secret_files() {
     let reg = basic_registry();
-    let p = Pusher::new(&reg.url(), "basic/from-config", Some(basic_header()));
+    let p = reg.pusher("basic/from-config");
     let (subject, sig) = push_signed(&p, &reg.host()).await;
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
     let config = json!({"auths": {format!("http://{}", reg.host()): {"auth": auth}}, "credHelpers": {"gcr.io": "gcloud"}});
@@ -190,9 +167,9 @@ async fn docker_config_and_k8s_secret_files() {
 async fn bearer_token_flow_against_the_real_registry() {
     let (issuer, reg) = token_setup();
     let p = Pusher::new(
-        &reg.url(),
+        &reg.host(),
         "token/app",
-        Some(issuer.push_token("token/app")),
+        Some(Credential::Bearer(issuer.push_token("token/app"))),
     );
     let (subject, sig) = push_signed(&p, &reg.host()).await;
 
@@ -221,9 +198,9 @@ async fn bearer_token_flow_against_the_real_registry() {
 async fn bearer_token_failures() {
     let (issuer, reg) = token_setup();
     let p = Pusher::new(
-        &reg.url(),
+        &reg.host(),
         "token/denied",
-        Some(issuer.push_token("token/denied")),
+        Some(Credential::Bearer(issuer.push_token("token/denied"))),
     );
     let (subject, _) = push_signed(&p, &reg.host()).await;
 

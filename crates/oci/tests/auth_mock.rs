@@ -6,18 +6,15 @@
 // Integration test helpers outside #[test] fns may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
-use common::http::{MockServer, Reply, Request};
-use common::sha256;
 use imagegate_oci::{
     ClientConfig, Credential, CredentialProvider, OciError, Reference, RegistryClient,
     StaticCredentials, OCI_MANIFEST,
 };
+use imagegate_testkit::{sha256, MockServer, Reply, Request};
 
 const MANIFEST: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"a","digest":"sha256:00","size":2},"layers":[]}"#;
 

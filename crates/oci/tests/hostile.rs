@@ -5,20 +5,16 @@
 // Integration test helpers outside #[test] fns may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::http::{MockServer, Reply, Request};
-use common::push::desc;
-use common::sha256;
 use imagegate_oci::{
     ClientConfig, Credential, OciError, Reference, RegistryClient, RetryPolicy, StaticCredentials,
     NOTARY_SIGNATURE, OCI_INDEX, OCI_MANIFEST,
 };
+use imagegate_testkit::{desc, sha256, MockServer, Reply, Request};
 
 /// Runs `f`, failing the test if it does not finish within `secs`.
 async fn within<T>(secs: u64, f: impl Future<Output = T>) -> T {

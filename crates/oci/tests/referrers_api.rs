@@ -7,16 +7,13 @@
 // Integration test helpers outside #[test] fns may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::http::{MockServer, Reply, Request};
-use common::sha256;
 use imagegate_oci::{
     ClientConfig, OciError, Reference, RegistryClient, NOTARY_SIGNATURE, OCI_INDEX, OCI_MANIFEST,
 };
+use imagegate_testkit::{sha256, MockServer, Reply, Request};
 
 const SPDX: &str = "application/spdx+json";
 

@@ -5,22 +5,18 @@
 // Integration test helpers outside #[test] fns may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::OnceLock;
 
-use common::push::{desc, image_manifest, Pusher};
-use common::registry::{Auth, Registry};
-use common::{sha256, vector};
 use imagegate_oci::{
     ClientConfig, OciError, ParsedManifest, Reference, RegistryClient, SignatureShape,
     NOTARY_SIGNATURE, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST,
 };
+use imagegate_testkit::{desc, image_manifest, sha256, vector, Pusher, Registry};
 use serde_json::json;
 
 fn registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(|| Registry::start(Auth::None))
+    R.get_or_init(Registry::start)
 }
 
 fn client() -> RegistryClient {
@@ -41,7 +37,7 @@ const E2E_ENVELOPE: &str =
 /// blobs it references, which distribution requires), the signature manifest,
 /// its JWS envelope and the referrers tag index.
 async fn push_e2e(repo: &str) -> Pusher {
-    let p = Pusher::new(&registry().url(), repo, None);
+    let p = registry().pusher(repo);
     // The subject's config is `{}`; its single layer is the 17-byte file e2e.txt
     // from notation's e2e OCI layout (test/e2e/testdata/registry/oci_layout).
     p.blob(OCI_EMPTY, b"{}").await;
@@ -131,7 +127,7 @@ async fn e2e_fixture_is_discovered_exactly() {
 #[tokio::test]
 async fn several_signatures_both_shapes_and_filtering() {
     let repo = "multi/sigs";
-    let p = Pusher::new(&registry().url(), repo, None);
+    let p = registry().pusher(repo);
     let empty = p.blob(OCI_EMPTY, b"{}").await;
     let layer = p
         .blob("application/vnd.oci.image.layer.v1.tar", b"multi")
@@ -236,7 +232,7 @@ async fn several_signatures_both_shapes_and_filtering() {
 #[tokio::test]
 async fn multi_arch_index_exposes_platform_manifests() {
     let repo = "multi/arch";
-    let p = Pusher::new(&registry().url(), repo, None);
+    let p = registry().pusher(repo);
     let cfg = p
         .blob(
             "application/vnd.oci.image.config.v1+json",

@@ -5,10 +5,8 @@
 // Integration test helpers outside #[test] fns may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::registry::{Auth, Registry};
 use imagegate_oci::{ClientConfig, OciError, Reference, RegistryClient};
+use imagegate_testkit::Registry;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
 fn private_ca_and_server_cert() -> (String, String, String) {
@@ -26,7 +24,7 @@ fn private_ca_and_server_cert() -> (String, String, String) {
 #[tokio::test]
 async fn https_with_extra_root_ca() {
     let (ca_pem, cert_pem, key_pem) = private_ca_and_server_cert();
-    let reg = Registry::start_with(Auth::None, Some((cert_pem, key_pem)));
+    let reg = Registry::start_tls(&cert_pem, &key_pem);
     let r = Reference::parse(&format!("{}/tls/app:v1", reg.host())).unwrap();
 
     // Trusting the private CA: the TLS handshake succeeds and the registry answers.

@@ -9,13 +9,18 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use base64::Engine as _;
 
-use super::http::{MockServer, Reply, Request};
+use crate::http::{MockServer, Reply, Request};
 
+/// The `service` the registry and the issuer agree on.
 pub const SERVICE: &str = "imagegate-test-registry";
+/// The `iss` of the tokens.
 pub const ISSUER: &str = "imagegate-test-issuer";
 
+/// A running token service (`GET /token?service=…&scope=…`).
 pub struct TokenIssuer {
+    /// The HTTP server answering token requests.
     pub server: MockServer,
+    /// The issuer certificate (PEM), to configure as the registry's `rootcertbundle`.
     pub cert_pem: String,
     /// Token requests served (successful or not).
     pub requests: Arc<AtomicUsize>,
@@ -129,14 +134,16 @@ impl TokenIssuer {
         }
     }
 
+    /// The token realm URL, `http://127.0.0.1:<port>/token`.
     pub fn realm(&self) -> String {
         format!("{}/token", self.server.url())
     }
 
-    /// A push+pull token for `repo`, for the upload helper.
+    /// A ready-made pull+push token (JWT) for `repo`, valid for five minutes; use it
+    /// as `Credential::Bearer`.
     pub fn push_token(&self, repo: &str) -> String {
         let access =
             serde_json::json!([{"type": "repository", "name": repo, "actions": ["pull", "push"]}]);
-        format!("Bearer {}", self.signer.jwt("uploader", access, 300))
+        self.signer.jwt("uploader", access, 300)
     }
 }

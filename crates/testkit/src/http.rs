@@ -1,6 +1,7 @@
 //! A minimal HTTP/1.1 server on its own thread and runtime, for mock and hostile
 //! registries. One request per connection (`Connection: close`), so every reply
-//! shape — including lying or stalling ones — is easy to produce.
+//! shape — including lying or stalling ones — is easy to produce. It stops when the
+//! [`MockServer`] is dropped.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,25 +9,31 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
 
 /// A parsed request.
 #[derive(Clone, Debug)]
 pub struct Request {
+    /// `GET`, `HEAD`, `PUT`, …
     pub method: String,
     /// Path and query, as sent.
     pub target: String,
     /// Lower-case header names.
     pub headers: HashMap<String, String>,
+    /// The body (at most 1 MiB is read).
     pub body: Vec<u8>,
 }
 
 impl Request {
+    /// The path, without the query.
     pub fn path(&self) -> &str {
         self.target.split('?').next().unwrap_or(&self.target)
     }
+    /// The query string, without `?` (empty when there is none).
     pub fn query(&self) -> &str {
         self.target.split_once('?').map(|(_, q)| q).unwrap_or("")
     }
+    /// A header value by lower-case name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(String::as_str)
     }
@@ -36,27 +43,39 @@ impl Request {
 pub enum Reply {
     /// A normal response; `Content-Length` is added unless `headers` has one.
     Full {
+        /// HTTP status.
         status: u16,
+        /// Extra headers.
         headers: Vec<(String, String)>,
+        /// The body.
         body: Vec<u8>,
     },
     /// A chunked body of `chunk` repeated `repeat` times (no declared length).
     Chunked {
+        /// HTTP status.
         status: u16,
+        /// Extra headers.
         headers: Vec<(String, String)>,
+        /// One chunk.
         chunk: Vec<u8>,
+        /// How many times it is sent.
         repeat: usize,
     },
     /// Declares `declared` bytes, sends `sent`, then stalls for an hour.
     Stall {
+        /// HTTP status.
         status: u16,
+        /// Extra headers.
         headers: Vec<(String, String)>,
+        /// The declared `Content-Length`.
         declared: u64,
+        /// What is actually sent before stalling.
         sent: Vec<u8>,
     },
 }
 
 impl Reply {
+    /// An empty reply with `status`.
     pub fn status(status: u16) -> Self {
         Reply::Full {
             status,
@@ -64,6 +83,7 @@ impl Reply {
             body: vec![],
         }
     }
+    /// A reply with a body and its `Content-Type`.
     pub fn json(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
         Reply::Full {
             status,
@@ -71,6 +91,7 @@ impl Reply {
             body: body.into(),
         }
     }
+    /// Adds a header.
     pub fn with_header(mut self, k: &str, v: &str) -> Self {
         match &mut self {
             Reply::Full { headers, .. }
@@ -81,19 +102,25 @@ impl Reply {
     }
 }
 
+/// The request handler of a [`MockServer`].
 pub type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
 
-/// A running mock server; lives until the process ends.
+/// A running mock server on 127.0.0.1; stops (with every open connection) on drop.
 pub struct MockServer {
+    /// The port it listens on.
     pub port: u16,
+    stop: Option<oneshot::Sender<()>>,
 }
 
 impl MockServer {
+    /// Starts a server answering every request with `handler`, on its own thread and
+    /// single-threaded runtime.
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Self {
         let handler: Handler = Arc::new(handler);
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         std_listener.set_nonblocking(true).unwrap();
         let port = std_listener.local_addr().unwrap().port();
+        let (stop, mut stopped) = oneshot::channel::<()>();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -102,7 +129,11 @@ impl MockServer {
             rt.block_on(async move {
                 let listener = TcpListener::from_std(std_listener).unwrap();
                 loop {
-                    let Ok((stream, _)) = listener.accept().await else {
+                    let accepted = tokio::select! {
+                        _ = &mut stopped => break,
+                        a = listener.accept() => a,
+                    };
+                    let Ok((stream, _)) = accepted else {
                         continue;
                     };
                     let h = handler.clone();
@@ -111,16 +142,30 @@ impl MockServer {
                     });
                 }
             });
+            // Dropping the runtime here cancels connections still being served.
         });
-        Self { port }
+        Self {
+            port,
+            stop: Some(stop),
+        }
     }
 
+    /// `127.0.0.1:<port>`.
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 
