@@ -1,11 +1,8 @@
 # imagegate — top-level tasks. `make test` is what CI runs (through .ci/run).
 SHELL := /bin/bash
 CARGO ?= cargo
-SHARED ?= $(abspath ../shared)
-VECTORS := $(SHARED)/vectors/notation
-IMAGEGATE := target/release/imagegate
 
-.PHONY: all build test fmt-check lint unit demo bench fuzz fuzz-smoke clean
+.PHONY: all build test fmt-check lint unit demo bench soak fuzz deploy-check clean
 
 all: build
 
@@ -22,15 +19,23 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 unit:
-	$(CARGO) test --workspace --all-features
+	IMAGEGATE_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/imagegate $(CARGO) test --workspace --all-features
 
 ## demo: verify the real Notation e2e signature shipped in ../shared/vectors (see README)
 demo:
 	@scripts/demo.sh
 
-## bench: criterion benchmarks with their floors measured in the same run (see BENCHMARKS.md)
+## bench: every benchmark against a floor measured in the same run (results: BENCHMARKS.md)
 bench:
-	$(CARGO) bench --workspace -- --warm-up-time 1 --measurement-time 5
+	@scripts/bench.sh
+
+## soak: faults under load for SOAK_SECONDS (default 600); not part of `make test`
+soak:
+	@scripts/soak.sh
+
+## deploy-check: render every kustomize overlay in deploy/ with kubectl kustomize
+deploy-check:
+	@deploy/check.sh
 
 ## fuzz: run every cargo-fuzz target (FUZZ_SECONDS each, default 60) on stable via RUSTC_BOOTSTRAP
 fuzz:
