@@ -110,15 +110,49 @@ pub enum DockerConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// The JSON is malformed.
-    #[error("registry credentials file is not valid Docker config JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    /// The JSON is malformed. Only the kind of mistake and its position are kept:
+    /// serde_json's own message quotes the offending value, which may be a secret.
+    #[error(
+        "registry credentials file is not valid Docker config JSON: {} at line {line}, \
+         column {column} (the content is not shown, it may hold secrets); fix the file: \
+         expected {{\"auths\": {{\"<registry>\": {{\"auth\": \"<base64 of user:password>\"}}}}}}",
+        describe_json_category(*.category)
+    )]
+    Json {
+        /// What kind of mistake (syntax, wrong type or shape, truncated input).
+        category: serde_json::error::Category,
+        /// Line of the mistake (1-based).
+        line: usize,
+        /// Column of the mistake (1-based).
+        column: usize,
+    },
     /// An `auth` field is not base64 of `user:password`.
     #[error("the \"auth\" entry for {0} is not base64 of \"username:password\"")]
     BadAuth(String),
     /// A Kubernetes secret has the wrong type or no `.dockerconfigjson` key.
     #[error("Kubernetes secret is not usable: {0}")]
     BadSecret(String),
+}
+
+impl From<serde_json::Error> for DockerConfigError {
+    /// Keeps only the category and position of `err`, never its message.
+    fn from(err: serde_json::Error) -> Self {
+        Self::Json {
+            category: err.classify(),
+            line: err.line(),
+            column: err.column(),
+        }
+    }
+}
+
+fn describe_json_category(category: serde_json::error::Category) -> &'static str {
+    use serde_json::error::Category;
+    match category {
+        Category::Syntax => "malformed JSON",
+        Category::Data => "a value of the wrong type or shape",
+        Category::Eof => "unexpected end of the input (truncated file?)",
+        Category::Io => "a read error",
+    }
 }
 
 /// Credentials from a Docker `config.json` (or a mounted Kubernetes
@@ -378,6 +412,14 @@ mod tests {
             DockerConfig::from_json(bad_auth),
             Err(DockerConfigError::BadAuth(_))
         ));
+        let string_entry = br#"{"auths":{"r":"czNjcjN0LXNlY3JldDpwdw=="}}"#;
+        let err = DockerConfig::from_json(string_entry).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("czNjcjN0"), "{shown}");
+        assert!(
+            shown.contains("a value of the wrong type or shape at line 1, column 40"),
+            "{shown}"
+        );
         let missing = DockerConfig::from_file(Path::new("/nonexistent/config.json"));
         assert!(matches!(missing, Err(DockerConfigError::Read { .. })));
     }

@@ -53,6 +53,7 @@ struct Inner {
     blob_cache: IntCounterVec,
     cache: IntCounterVec,
     tls_reload: IntCounterVec,
+    stale_verdicts: IntCounterVec,
 }
 
 /// One verifier run, for `ratify_verifier_duration`.
@@ -139,6 +140,11 @@ impl Metrics {
                 "TLS material reload attempts",
                 &["material", "result"],
             )?,
+            stale_verdicts: counter(
+                "imagegate_stale_verdicts_total",
+                "Verdicts served stale because re-verification failed transiently",
+                &["success"],
+            )?,
             registry,
         };
         Ok(Self {
@@ -224,6 +230,14 @@ impl Metrics {
             .tls_reload
             .with_label_values(&[material, result])
             .get()
+    }
+
+    /// Counts one verdict served stale (stale-if-error); `success` is the served decision.
+    pub fn inc_stale_verdict(&self, success: bool) {
+        self.inner
+            .stale_verdicts
+            .with_label_values(&[bool_label(success)])
+            .inc();
     }
 
     /// All metrics in the Prometheus text format ([`METRICS_CONTENT_TYPE`]).

@@ -28,6 +28,21 @@ const KEEP_ALIVE: Duration = Duration::from_secs(95);
 /// before it is closed, so that the client reads the refusal instead of a connection reset.
 const LINGER: Duration = Duration::from_secs(1);
 
+/// Most TLS handshakes in progress per worker (actix's default is 256). At the limit the
+/// worker stops accepting, so a new client waits until a pending handshake ends: an idle
+/// connection costs an attacker almost nothing, and 400 of them held a new handshake for
+/// 2.9 s with the default limit and timeout. Gatekeeper, the only legitimate client, keeps a
+/// few keep-alive connections, so any legitimate load is far below this; an idle pending
+/// handshake holds one socket and a few KiB, so 1024 of them per worker stay cheap.
+const MAX_PENDING_HANDSHAKES: usize = 1024;
+
+/// How long a client may take to complete its TLS handshake (actix's default is 3 s). On
+/// loopback or in-cluster a handshake takes milliseconds; one second leaves a wide margin
+/// for a throttled CPU, and keeps any wait behind stalled handshakes well under
+/// Gatekeeper's verify deadline (2.9 s). With [`MAX_PENDING_HANDSHAKES`], stalling a worker
+/// now takes more than 1000 new connections per second instead of about 85.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The addresses the listeners actually bound (port 0 resolved).
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct BoundAddrs {
@@ -129,7 +144,11 @@ impl Server {
         }
         let addr = server.addrs.provider;
         let http = match &tls {
-            Some(tls) => http.listen_rustls_0_23(listener, tls.server_config()?),
+            Some(tls) => http
+                // Process-wide in actix-tls; read by each worker thread when it starts.
+                .max_connection_rate(MAX_PENDING_HANDSHAKES)
+                .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
+                .listen_rustls_0_23(listener, tls.server_config()?),
             None => http.listen(listener),
         }
         .map_err(|source| bind_error("provider", addr, source))?;

@@ -310,11 +310,8 @@ async fn bearer_tokens_and_token_credentials_never_leak() {
     );
 }
 
-/// A docker config that is malformed around the secret: the parse error must not quote it.
-///
-/// Not covered, because it fails today (docs/security.md, open weaknesses): a JSON *string*
-/// where an `auths` entry object belongs, e.g. `{"auths":{"r":"<base64>"}}`, is quoted by
-/// serde_json's "invalid type" message inside `DockerConfigError::Json`.
+/// A docker config that is malformed around the secret: the parse error must not quote it,
+/// neither in `Display` nor in `Debug` (serde_json's own messages quote the offending string).
 #[test]
 fn malformed_docker_config_errors_do_not_quote_secrets() {
     let auth = basic_auth("someone", &secret("pw"));
@@ -330,10 +327,30 @@ fn malformed_docker_config_errors_do_not_quote_secrets() {
             .to_string(),
         // A number where the password belongs, next to the secret.
         serde_json::json!({"auths": {"registry.test": {"auth": auth, "password": 7}}}).to_string(),
+        // A JSON string where the entry object belongs: serde_json's "invalid type" message
+        // quotes the string.
+        serde_json::json!({"auths": {"registry.test": auth}}).to_string(),
+        // The secret as an unknown escape inside a string.
+        format!(r#"{{"auths": {{"registry.test": {{"auth": "{auth}\q"}}}}}}"#),
     ];
     for text in cases {
         let err = DockerConfig::from_json(text.as_bytes()).unwrap_err();
         let shown = format!("{err} {err:?}");
         assert_absent(&[("the base64 auth", &auth)], &[("the error", &shown)]);
+    }
+    // The same string-for-object mistake inside a Kubernetes secret, and in the secret
+    // object itself (a string where `data` belongs).
+    let inner = serde_json::json!({"auths": {"registry.test": auth}}).to_string();
+    let secrets = [
+        serde_json::json!({"type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": base64::engine::general_purpose::STANDARD.encode(inner)}}),
+        serde_json::json!({"type": "kubernetes.io/dockerconfigjson", "data": auth}),
+    ];
+    for secret in secrets {
+        let err = DockerConfig::from_k8s_secret_json(secret.to_string().as_bytes()).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert_absent(&[("the base64 auth", &auth)], &[("the error", &shown)]);
+        // The error still says where the problem is.
+        assert!(shown.contains("line 1, column"), "{shown}");
     }
 }

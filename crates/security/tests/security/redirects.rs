@@ -1,7 +1,7 @@
 //! Redirect policy of the registry client (`crates/oci/src/transport.rs`,
-//! `redirect_policy`): no downgrade from `https://` to `http://` and no plain-HTTP hop to a
-//! host that is neither loopback nor configured, each refused before any connection is
-//! made. (Loops, and credentials dropped on a cross-host hop: `crates/oci/tests/hostile.rs`.)
+//! `redirect_policy`): no downgrade from `https://` to `http://` (not even to loopback, unless
+//! the target is listed in `insecure_hosts`) and no plain-HTTP hop to a host that is neither
+//! loopback nor configured, each refused before any connection is made. (Loops, and credentials dropped on a cross-host hop: `crates/oci/tests/hostile.rs`.)
 //!
 //! Nothing here connects off loopback: the non-loopback targets (TEST-NET-1 192.0.2.1,
 //! 10.0.0.1) must be refused by the policy itself, which the error kind and the elapsed time
@@ -198,4 +198,47 @@ async fn plain_http_hop_between_loopback_hosts_needs_configuration() {
     let (result, _) = fetch(&client(both), &registry.host()).await;
     assert_eq!(result.unwrap().as_ref(), BLOB);
     assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+/// Once a chain has been on `https://`, a plain-HTTP hop needs the target listed in
+/// `insecure_hosts`; `plain_http_loopback` (on by default) is not enough, or any HTTPS
+/// registry could send imagegate to services on the pod's own loopback. The chain here starts
+/// on a plain-HTTP loopback registry (the only way to reach an HTTPS server on loopback with
+/// the default configuration), goes to HTTPS, then tries to come back to plain HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_hop_cannot_lead_to_plain_http_on_loopback() {
+    let ca = Ca::new("redirect test CA");
+    let (blob_server, hits) = counting_blob_server();
+    let target = format!("{}/storage/blob", blob_server.url());
+    let (https_addr, task) = https_redirector(&ca, target.clone()).await;
+    let hop = format!("https://{https_addr}/v2/redirect/app/blobs/hop");
+    let registry =
+        MockServer::start(move |_: &Request| Reply::status(307).with_header("Location", &hop));
+    let defaults = ClientConfig {
+        extra_root_pems: vec![ca.cert_pem.clone().into_bytes()],
+        ..ClientConfig::default()
+    };
+    assert!(defaults.plain_http_loopback);
+    let (result, took) = fetch(&client(defaults.clone()), &registry.host()).await;
+    assert_refused(result, took, &target);
+    // The same straight from an HTTPS registry: `127.1` is not recognised as loopback by the
+    // configuration, so the registry is reached over HTTPS (the URL becomes 127.0.0.1).
+    let direct = format!("127.1:{}", https_addr.port());
+    let (result, took) = fetch(&client(defaults.clone()), &direct).await;
+    assert_refused(result, took, &target);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "an https:// to http:// redirect to loopback was followed"
+    );
+
+    // Listed explicitly: followed.
+    let listed = ClientConfig {
+        insecure_hosts: vec![blob_server.host()],
+        ..defaults
+    };
+    let (result, _) = fetch(&client(listed), &registry.host()).await;
+    assert_eq!(result.unwrap().as_ref(), BLOB);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    task.abort();
 }
