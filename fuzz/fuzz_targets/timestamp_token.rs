@@ -29,8 +29,14 @@ thread_local! {
 
 fuzz_target!(|data: &[u8]| {
     let checker = FixedRevocationChecker::new(RevocationStatus::Ok);
-    // The first 32 bytes are the "signature" the imprint must match; the rest is the token.
-    let (signature, token) = data.split_at(data.len().min(32));
+    // A 2-byte big-endian length, then that many bytes of envelope signature (whose SHA-256
+    // the token's imprint must match), then the token. Short input: all token, no signature.
+    let (signature, token) = match data {
+        [hi, lo, rest @ ..] => {
+            rest.split_at(usize::from(u16::from_be_bytes([*hi, *lo])).min(rest.len()))
+        }
+        _ => (&[][..], data),
+    };
     STORE.with(|store| {
         let roots = store.certificates(StoreType::Tsa, "fuzz").unwrap_or(&[]);
         let _ = verify_timestamp(token, signature, roots, &checker);

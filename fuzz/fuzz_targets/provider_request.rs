@@ -1,0 +1,51 @@
+//! Fuzz the provider's request decoding: a `ProviderRequest` body (Gatekeeper wire type) and
+//! the `[namespace]image` keys it carries. Nothing may panic; a decoded request must
+//! serialise back to an equal request; a split key must reassemble to the raw key; an echoed
+//! key must carry no CR or LF.
+#![no_main]
+
+use imagegate_provider::wire::{echo_key, ProviderRequest};
+use imagegate_provider::RequestKey;
+use libfuzzer_sys::fuzz_target;
+
+/// The key length bound the provider uses by default.
+const MAX_KEY_LEN: usize = 4096;
+
+/// Splits one key and checks the split is lossless.
+fn check_key(raw: &str) {
+    let echoed = echo_key(raw);
+    assert!(!echoed.contains(['\r', '\n']), "echo kept CR/LF: {raw:?}");
+    let Ok(key) = RequestKey::parse(raw, MAX_KEY_LEN) else {
+        return;
+    };
+    assert_eq!(key.raw, raw);
+    assert!(!key.image.is_empty(), "empty image from {raw:?}");
+    let rebuilt = match &key.namespace {
+        Some(namespace) => format!("[{namespace}]{}", key.image),
+        None if raw.starts_with("[]") => format!("[]{}", key.image),
+        None => key.image.clone(),
+    };
+    assert_eq!(rebuilt, raw, "split {key:?} does not reassemble");
+}
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        check_key(text);
+    }
+    let Ok(request) = serde_json::from_slice::<ProviderRequest>(data) else {
+        return;
+    };
+    let json = serde_json::to_vec(&request);
+    let again = json
+        .as_ref()
+        .ok()
+        .and_then(|j| serde_json::from_slice::<ProviderRequest>(j).ok());
+    assert_eq!(again.as_ref(), Some(&request), "round trip of {json:?}");
+    let keys = request
+        .request
+        .and_then(|body| body.keys)
+        .unwrap_or_default();
+    for raw in keys.iter().take(64) {
+        check_key(raw);
+    }
+});
