@@ -27,7 +27,7 @@ demo:
 
 ## bench: every benchmark against a floor measured in the same run (results: BENCHMARKS.md)
 bench:
-	@scripts/bench.sh
+	@scripts/bench.sh $(BENCH_ARGS)
 
 ## soak: faults under load for SOAK_SECONDS (default 600); not part of `make test`
 soak:
