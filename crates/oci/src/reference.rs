@@ -1,20 +1,23 @@
 //! Image references: parsing and Docker-style normalisation.
 //!
-//! Parsing is delegated to `oci-client` (its `Reference` is a port of Docker's
-//! `distribution/reference` grammar and applies the same normalisation:
-//! `nginx` → `docker.io/library/nginx:latest`). This module wraps it in our own
-//! type so that no third-party type appears in the public API, and adds the
-//! checks Docker makes that the grammar alone does not.
+//! The grammar is Docker's `distribution/reference` with `ParseNormalizedNamed`
+//! normalisation (`nginx` → `docker.io/library/nginx:latest`), scanned by hand in
+//! one pass without regular expressions (see `reference/grammar.rs`): this runs once per
+//! admission key before the verdict cache lookup, so it is on the warm path.
+
+mod error;
+mod grammar;
 
 use std::fmt;
 
-use crate::digest::Digest;
 use crate::error::OciError;
 
 /// The registry Docker Hub references are normalised to.
 pub const DOCKER_HUB: &str = "docker.io";
 /// The host that actually serves the Docker Hub registry API.
 const DOCKER_HUB_API: &str = "registry-1.docker.io";
+/// The tag filled in when a reference has neither tag nor digest.
+const DEFAULT_TAG: &str = "latest";
 
 /// A normalised image reference: `registry/repository[:tag][@digest]`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -33,29 +36,35 @@ impl Reference {
     /// Parses and normalises a reference the way Docker and Ratify do.
     ///
     /// `nginx` becomes `docker.io/library/nginx:latest`, `host:5000/repo:tag@sha256:…`
-    /// keeps all parts. Upper-case repository names, malformed digests and
-    /// unsupported digest algorithms are rejected with [`OciError::InvalidReference`].
+    /// keeps all parts, `[::1]:5000/app` is a registry with an IPv6 address, and
+    /// an upper-case first component (`Registry/app`) is a registry, as in Docker.
+    /// Upper-case repository names, malformed tags and digests, digests other than
+    /// sha256/sha512 and bare 64-hex names are rejected with
+    /// [`OciError::InvalidReference`], whose `reason` says what to fix.
     pub fn parse(input: &str) -> Result<Self, OciError> {
-        let invalid = |reason: String| OciError::InvalidReference {
+        let parts = grammar::parse(input).map_err(|e| OciError::InvalidReference {
             input: input.chars().take(256).collect(),
-            reason,
+            reason: e.to_string(),
+        })?;
+        let repository = if parts.official {
+            let mut repository =
+                String::with_capacity(grammar::OFFICIAL_PREFIX.len() + parts.path.len());
+            repository.push_str(grammar::OFFICIAL_PREFIX);
+            repository.push_str(parts.path);
+            repository
+        } else {
+            parts.path.to_owned()
         };
-        if input.len() > 4096 {
-            return Err(invalid("it is longer than 4096 bytes".into()));
-        }
-        let parsed: oci_client::Reference = input.parse().map_err(|e| invalid(describe(e)))?;
-        let repository = parsed.repository().to_owned();
-        if repository.bytes().any(|b| b.is_ascii_uppercase()) {
-            return Err(invalid("repository name must be lowercase".into()));
-        }
-        if let Some(digest) = parsed.digest() {
-            Digest::parse(digest).map_err(|e| invalid(e.to_string()))?;
-        }
+        let tag = match (parts.tag, parts.digest) {
+            (Some(tag), _) => Some(tag.to_owned()),
+            (None, Some(_)) => None,
+            (None, None) => Some(DEFAULT_TAG.to_owned()),
+        };
         Ok(Self {
-            registry: parsed.registry().to_owned(),
+            registry: parts.registry.unwrap_or(DOCKER_HUB).to_owned(),
             repository,
-            tag: parsed.tag().map(str::to_owned),
-            digest: parsed.digest().map(str::to_owned),
+            tag,
+            digest: parts.digest.map(str::to_owned),
         })
     }
 
@@ -105,25 +114,6 @@ impl std::str::FromStr for Reference {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
-    }
-}
-
-/// Turns an `oci-client` parse error into a sentence that says what to fix.
-fn describe(e: oci_client::ParseError) -> String {
-    use oci_client::ParseError as P;
-    match e {
-        P::DigestInvalidFormat => "the digest must look like sha256:<64 hex digits>".into(),
-        P::DigestInvalidLength => "the digest has the wrong number of hex digits".into(),
-        P::DigestUnsupported => "only sha256 and sha512 digests are supported".into(),
-        P::NameContainsUppercase => "repository name must be lowercase".into(),
-        P::NameEmpty => "the reference is empty".into(),
-        P::NameTooLong => "the repository name is longer than 255 characters".into(),
-        P::ReferenceInvalidFormat => {
-            "it does not match [registry/]repository[:tag][@digest] (lowercase letters, digits, \
-             separators . _ - /)"
-                .into()
-        }
-        P::TagInvalidFormat => "the tag must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}".into(),
     }
 }
 
@@ -193,5 +183,25 @@ mod tests {
         }
         let long = "a".repeat(5000);
         assert!(Reference::parse(&long).is_err());
+    }
+
+    #[test]
+    fn docker_domain_rules() {
+        let ipv6 = p("[::1]:5000/app:v1");
+        assert_eq!(ipv6.registry, "[::1]:5000");
+        assert_eq!(ipv6.api_host(), "[::1]:5000");
+        assert_eq!(p("Registry/app").registry, "Registry");
+        assert_eq!(
+            p("index.docker.io/nginx").to_string(),
+            "docker.io/library/nginx:latest"
+        );
+        assert_eq!(p("localhost/app").registry, "localhost");
+        assert_eq!(
+            p("localhost:5000").to_string(),
+            "docker.io/library/localhost:5000"
+        );
+        let hex = "b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9";
+        let err = Reference::parse(hex).unwrap_err().to_string();
+        assert!(err.contains("64-character hex"), "{err}");
     }
 }
