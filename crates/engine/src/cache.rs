@@ -3,6 +3,7 @@
 //! | cache | key | expiry / bound |
 //! |---|---|---|
 //! | verdicts | namespace, subject, subject digest, config generation | success TTL, shorter failure TTL; entry count |
+//! | last known verdicts (only with a stale grace) | as verdicts | TTL + `staleGraceSeconds`; entry count |
 //! | tags | `registry/repo:tag` | tag TTL |
 //! | referrers | `registry/repo@digest` | the store's `ttl` |
 //! | manifests | `registry/repo@digest` | byte budget (immutable content) |
@@ -11,6 +12,21 @@
 //! Every load goes through `try_get_with`/`get_with`: concurrent callers for the same missing
 //! key wait for one load. Failed loads are not cached. Content keys include the repository, so
 //! content seen in one repository is never served for another.
+//!
+//! # Stale-if-error
+//!
+//! With `imagegate.cache.staleGraceSeconds` > 0, every verdict decided without a transient
+//! registry failure is also kept as the key's *last known* verdict until its TTL plus the
+//! grace. When a key's verdict has expired and its re-verification fails transiently
+//! (registry unreachable, timeout, 5xx, 429: [`crate::ratify_codes::is_transient`]), or does
+//! not finish within the revalidation budget, the last known verdict is served instead,
+//! marked stale. Failed verdicts are served stale only with `serveStaleFailures`. A definitive
+//! answer (success, or a failure without a transient cause) always replaces the last known
+//! verdict, so a removed signature is never hidden by an older success.
+//!
+//! Revalidation runs in the request path, single-flight, under the key's deadline: no
+//! background task outlives a request, the registry sees at most one revalidation per key per
+//! TTL, and the bounded budget leaves time to answer stale before the deadline.
 
 use std::future::Future;
 use std::hash::Hash;
@@ -22,6 +38,7 @@ use bytes::Bytes;
 use imagegate_oci::{Descriptor, Manifest, OciError, ResolvedManifest};
 use moka::future::Cache;
 use moka::Expiry;
+use tokio::time::Instant as TokioInstant;
 
 use crate::config::CacheSettings;
 use crate::metrics::MetricsSink;
@@ -119,11 +136,57 @@ pub(crate) struct VerdictKey {
 pub(crate) struct Verdict {
     pub(crate) is_success: bool,
     pub(crate) reports: Vec<crate::report::VerifierReport>,
+    /// A failure that involved a transient registry error: it may heal, so a last known
+    /// verdict may be served in its place.
+    pub(crate) transient: bool,
+}
+
+impl Verdict {
+    /// Why the verdict failed, as its first failed report's `errorReason`.
+    fn reason(&self) -> &str {
+        self.reports
+            .iter()
+            .find(|r| !r.is_success && !r.error_reason.is_empty())
+            .map_or("", |r| r.error_reason.as_str())
+    }
+}
+
+/// The last verdict of a key decided without a transient failure.
+#[derive(Debug, Clone)]
+struct Known {
+    verdict: Arc<Verdict>,
+    /// When its TTL ends (monotonic clock); the grace counts from here.
+    fresh_until: TokioInstant,
+}
+
+/// Why a served verdict is stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stale {
+    /// How long past its TTL the verdict is.
+    pub(crate) past_ttl: Duration,
+    /// What the failed re-verification said (`CODE: detail`).
+    pub(crate) cause: String,
+}
+
+/// A verdict as served: fresh, or the last known one marked stale.
+#[derive(Debug, Clone)]
+pub(crate) struct Served {
+    pub(crate) verdict: Arc<Verdict>,
+    pub(crate) stale: Option<Stale>,
+}
+
+/// The stale-if-error settings.
+#[derive(Debug, Clone, Copy)]
+struct Grace {
+    window: Duration,
+    failures: bool,
 }
 
 /// All caches of one engine.
 pub(crate) struct Caches {
     verdicts: Cache<VerdictKey, Timed<Arc<Verdict>>>,
+    /// Last known verdicts; only when a stale grace is configured.
+    known: Option<(Cache<VerdictKey, Timed<Known>>, Grace)>,
     tags: Cache<String, Timed<ResolvedManifest>>,
     referrers: Cache<String, Timed<Arc<Vec<Descriptor>>>>,
     manifests: Cache<String, Arc<Manifest>>,
@@ -145,7 +208,19 @@ fn weight(key: &str, bytes: usize) -> u32 {
 
 impl Caches {
     pub(crate) fn new(s: &CacheSettings, sink: Option<Arc<dyn MetricsSink>>) -> Self {
+        let known = (s.stale_grace_seconds > 0).then(|| {
+            let cache = Cache::builder()
+                .max_capacity(s.max_verdicts.max(1))
+                .expire_after(PerEntry)
+                .build();
+            let grace = Grace {
+                window: Duration::from_secs(s.stale_grace_seconds),
+                failures: s.serve_stale_failures,
+            };
+            (cache, grace)
+        });
         Self {
+            known,
             verdicts: Cache::builder()
                 .max_capacity(s.max_verdicts.max(1))
                 .expire_after(PerEntry)
@@ -188,23 +263,70 @@ impl Caches {
         }
     }
 
-    /// The verdict for `key`, computed once by `decide` for concurrent callers.
-    pub(crate) async fn verdict<F>(&self, key: VerdictKey, decide: F) -> Arc<Verdict>
+    /// The verdict for `key`, computed once by `decide` for concurrent callers; with a stale
+    /// grace, the last known verdict marked stale when re-verification fails transiently or
+    /// takes longer than `budget`.
+    pub(crate) async fn verdict<F>(&self, key: VerdictKey, budget: Duration, decide: F) -> Served
+    where
+        F: Future<Output = Verdict>,
+    {
+        let fresh = |verdict| Served {
+            verdict,
+            stale: None,
+        };
+        let Some((known, grace)) = &self.known else {
+            return fresh(self.fresh_verdict(key, decide).await);
+        };
+        let now = TokioInstant::now();
+        let candidate = known.get(&key).await.map(|t| t.value).filter(|k| {
+            now < k.fresh_until + grace.window && (k.verdict.is_success || grace.failures)
+        });
+        let Some(candidate) = candidate else {
+            return fresh(self.fresh_verdict(key, decide).await);
+        };
+        let stale = |cause: String| Served {
+            verdict: candidate.verdict.clone(),
+            stale: Some(Stale {
+                past_ttl: TokioInstant::now().saturating_duration_since(candidate.fresh_until),
+                cause,
+            }),
+        };
+        match tokio::time::timeout(budget, self.fresh_verdict(key, decide)).await {
+            Ok(v) if v.transient => stale(v.reason().to_owned()),
+            Ok(v) => fresh(v),
+            Err(_) => stale(
+                crate::ratify_codes::RatifyCode::ExecutorFailure.with(format!(
+                    "re-verification did not finish within {}",
+                    crate::key::go_duration(budget)
+                )),
+            ),
+        }
+    }
+
+    /// The cached verdict for `key`, or `decide`'s (single-flight), recorded as the last
+    /// known verdict when it has no transient cause.
+    async fn fresh_verdict<F>(&self, key: VerdictKey, decide: F) -> Arc<Verdict>
     where
         F: Future<Output = Verdict>,
     {
         let loaded = AtomicBool::new(false);
         let (ok_ttl, fail_ttl) = (self.verdict_ttl, self.failure_ttl);
+        let known = self.known.as_ref();
         let timed = self
             .verdicts
-            .get_with(key, async {
+            .get_with(key.clone(), async {
                 loaded.store(true, Ordering::Relaxed);
-                let v = decide.await;
+                let v = Arc::new(decide.await);
                 let ttl = if v.is_success { ok_ttl } else { fail_ttl };
-                Timed {
-                    value: Arc::new(v),
-                    ttl,
+                if let (Some((known, grace)), false) = (known, v.transient) {
+                    let entry = Known {
+                        verdict: v.clone(),
+                        fresh_until: TokioInstant::now() + ttl,
+                    };
+                    let ttl = ttl + grace.window;
+                    known.insert(key, Timed { value: entry, ttl }).await;
                 }
+                Timed { value: v, ttl }
             })
             .await;
         self.verdict_counter.record(loaded.load(Ordering::Relaxed));
@@ -314,7 +436,155 @@ mod tests {
         Verdict {
             is_success: ok,
             reports: vec![],
+            transient: false,
         }
+    }
+
+    /// A failed verdict whose cause was transient (registry unreachable).
+    fn unreachable() -> Verdict {
+        let report = crate::report::VerifierReport {
+            error_reason: "LIST_REFERRERS_FAILURE: cannot list referrers: unreachable".into(),
+            ..Default::default()
+        };
+        Verdict {
+            is_success: false,
+            reports: vec![report],
+            transient: true,
+        }
+    }
+
+    fn key(s: &str) -> VerdictKey {
+        VerdictKey {
+            namespace: None,
+            subject: s.into(),
+            digest: "d".into(),
+            generation: 1,
+        }
+    }
+
+    /// TTL 0 (every lookup re-verifies) and a 30 s stale grace.
+    fn grace(failures: bool) -> Caches {
+        let settings = CacheSettings {
+            verdict_ttl_seconds: 0,
+            failure_ttl_seconds: 0,
+            stale_grace_seconds: 30,
+            serve_stale_failures: failures,
+            ..CacheSettings::default()
+        };
+        Caches::new(&settings, None)
+    }
+
+    const BUDGET: Duration = Duration::from_secs(2);
+
+    #[tokio::test(start_paused = true)]
+    async fn stale_success_is_served_within_the_grace_only() {
+        let caches = grace(false);
+        let first = caches
+            .verdict(key("a"), BUDGET, async { verdict(true) })
+            .await;
+        assert!(first.verdict.is_success && first.stale.is_none());
+        tokio::time::advance(Duration::from_secs(29)).await;
+        let stale = caches
+            .verdict(key("a"), BUDGET, async { unreachable() })
+            .await;
+        assert!(stale.verdict.is_success, "the last success is served");
+        let why = stale.stale.expect("marked stale");
+        assert!(why.cause.starts_with("LIST_REFERRERS_FAILURE"), "{why:?}");
+        assert_eq!(why.past_ttl, Duration::from_secs(29));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let after = caches
+            .verdict(key("a"), BUDGET, async { unreachable() })
+            .await;
+        assert!(!after.verdict.is_success && after.stale.is_none());
+        // Another key never had a verdict: nothing to serve stale.
+        let other = caches
+            .verdict(key("b"), BUDGET, async { unreachable() })
+            .await;
+        assert!(!other.verdict.is_success && other.stale.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn definitive_failure_replaces_the_last_success() {
+        let caches = grace(false);
+        caches
+            .verdict(key("a"), BUDGET, async { verdict(true) })
+            .await;
+        let failed = caches
+            .verdict(key("a"), BUDGET, async { verdict(false) })
+            .await;
+        assert!(!failed.verdict.is_success && failed.stale.is_none());
+        let next = caches
+            .verdict(key("a"), BUDGET, async { unreachable() })
+            .await;
+        assert!(next.stale.is_none(), "stale failures are off by default");
+        assert!(
+            next.verdict.transient,
+            "the transient failure itself is served"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stale_failures_only_when_switched_on() {
+        let caches = grace(true);
+        caches
+            .verdict(key("a"), BUDGET, async { verdict(false) })
+            .await;
+        let next = caches
+            .verdict(key("a"), BUDGET, async { unreachable() })
+            .await;
+        assert!(!next.verdict.is_success);
+        assert!(
+            !next.verdict.transient,
+            "the last definitive failure is served"
+        );
+        assert!(next.stale.is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_are_never_the_last_known_verdict() {
+        let caches = grace(true);
+        caches
+            .verdict(key("a"), BUDGET, async { unreachable() })
+            .await;
+        let next = caches
+            .verdict(key("a"), BUDGET, async { unreachable() })
+            .await;
+        assert!(next.stale.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_revalidation_is_cut_at_the_budget() {
+        let caches = grace(false);
+        caches
+            .verdict(key("a"), BUDGET, async { verdict(true) })
+            .await;
+        let started = tokio::time::Instant::now();
+        let served = caches
+            .verdict(key("a"), BUDGET, async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                verdict(false)
+            })
+            .await;
+        assert_eq!(started.elapsed(), BUDGET);
+        assert!(served.verdict.is_success);
+        let why = served.stale.expect("stale");
+        assert!(why.cause.contains("did not finish within 2s"), "{why:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_grace_nothing_is_served_stale() {
+        let settings = CacheSettings {
+            verdict_ttl_seconds: 0,
+            ..CacheSettings::default()
+        };
+        let caches = Caches::new(&settings, None);
+        caches
+            .verdict(key("a"), BUDGET, async { verdict(true) })
+            .await;
+        let next = caches
+            .verdict(key("a"), BUDGET, async { unreachable() })
+            .await;
+        assert!(!next.verdict.is_success && next.stale.is_none());
     }
 
     #[tokio::test]
@@ -370,18 +640,20 @@ mod tests {
             ..CacheSettings::default()
         };
         let caches = Caches::new(&settings, None);
-        let key = |s: &str| VerdictKey {
-            namespace: None,
-            subject: s.into(),
-            digest: "d".into(),
-            generation: 1,
-        };
-        caches.verdict(key("ok"), async { verdict(true) }).await;
-        caches.verdict(key("bad"), async { verdict(false) }).await;
-        caches.verdict(key("ok"), async { verdict(false) }).await;
-        let again = caches.verdict(key("bad"), async { verdict(true) }).await;
+        caches
+            .verdict(key("ok"), BUDGET, async { verdict(true) })
+            .await;
+        caches
+            .verdict(key("bad"), BUDGET, async { verdict(false) })
+            .await;
+        caches
+            .verdict(key("ok"), BUDGET, async { verdict(false) })
+            .await;
+        let again = caches
+            .verdict(key("bad"), BUDGET, async { verdict(true) })
+            .await;
         assert!(
-            again.is_success,
+            again.verdict.is_success,
             "failed verdict with TTL 0 must not be served again"
         );
         assert_eq!(caches.stats().verdicts, (1, 3));

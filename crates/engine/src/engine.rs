@@ -247,8 +247,19 @@ impl Engine {
         let state = self.inner.state.load_full();
         let shared = &self.inner.shared;
         let limit = state.config.executor.verification_timeout;
-        let decided = bounded(limit, executor::verify(shared, &state, namespace, image)).await?;
-        Ok(executor::result(shared, &decided.verdict, trace_id))
+        // A quarter of the deadline stays free to answer with a stale verdict.
+        let budget = limit.saturating_sub(limit / 4);
+        let decided = bounded(
+            limit,
+            executor::verify(shared, &state, namespace, image, budget),
+        )
+        .await?;
+        Ok(executor::result(
+            shared,
+            &decided.verdict,
+            decided.stale.as_ref(),
+            trace_id,
+        ))
     }
 
     /// Resolves one request key to `registry/repository@digest` under the executor's

@@ -13,7 +13,7 @@ use imagegate_notation::revocation::RevocationChecker;
 use imagegate_oci::{Descriptor, Reference};
 use tokio::sync::Semaphore;
 
-use crate::cache::{Caches, Verdict, VerdictKey};
+use crate::cache::{Caches, Stale, Verdict, VerdictKey};
 use crate::clock::Clock;
 use crate::config::{EngineConfig, PolicySpec, Resolved};
 use crate::engine::KeyError;
@@ -67,17 +67,20 @@ pub(crate) struct Shared {
     pub(crate) metrics: Option<Arc<dyn MetricsSink>>,
 }
 
-/// The decided verdict for a key plus its subject.
+/// The decided verdict for a key, and why it is stale if it is.
 pub(crate) struct Decided {
     pub(crate) verdict: Arc<Verdict>,
+    pub(crate) stale: Option<Stale>,
 }
 
-/// Verifies `image` for a request from `namespace`.
+/// Verifies `image` for a request from `namespace`. `revalidate_budget` bounds the
+/// re-verification of an expired verdict that could be served stale.
 pub(crate) async fn verify(
     shared: &Shared,
     state: &State,
     namespace: Option<&str>,
     image: &str,
+    revalidate_budget: std::time::Duration,
 ) -> Result<Decided, KeyError> {
     let reference = parse(image)?;
     let resolved = state.config.resolve(namespace);
@@ -90,14 +93,31 @@ pub(crate) async fn verify(
         digest: subject.digest.clone(),
         generation: state.generation,
     };
-    let verdict = shared
+    let served = shared
         .caches
         .verdict(
             key,
+            revalidate_budget,
             decide(shared, state, &access, resolved, &subject, namespace),
         )
         .await;
-    Ok(Decided { verdict })
+    if let Some(stale) = &served.stale {
+        tracing::warn!(
+            subject = %subject.display,
+            namespace = namespace.unwrap_or_default(),
+            is_success = served.verdict.is_success,
+            past_ttl_ms = u64::try_from(stale.past_ttl.as_millis()).unwrap_or(u64::MAX),
+            cause = %stale.cause,
+            "re-verification failed transiently; serving the last verdict marked stale"
+        );
+        if let Some(sink) = &shared.metrics {
+            sink.stale_verdict(served.verdict.is_success);
+        }
+    }
+    Ok(Decided {
+        verdict: served.verdict,
+        stale: served.stale,
+    })
 }
 
 /// Resolves `image` to `registry/repository@digest` (digest references pass through
@@ -121,16 +141,41 @@ pub(crate) async fn mutate(
     ))
 }
 
-/// The Ratify result object for a verdict.
-pub(crate) fn result(shared: &Shared, verdict: &Verdict, trace_id: &str) -> VerifyResult {
+/// The Ratify result object for a verdict. A stale verdict keeps Ratify's schema: each
+/// report's `message` gets a [`stale_suffix`].
+pub(crate) fn result(
+    shared: &Shared,
+    verdict: &Verdict,
+    stale: Option<&Stale>,
+    trace_id: &str,
+) -> VerifyResult {
     let timestamp = crate::clock::rfc3339_nano(shared.clock.now());
+    let mut verifier_reports = verdict.reports.clone();
+    if let Some(stale) = stale {
+        let suffix = stale_suffix(stale);
+        for r in &mut verifier_reports {
+            r.message.push_str(&suffix);
+        }
+    }
     VerifyResult {
         version: RESULT_VERSION.to_owned(),
         is_success: verdict.is_success,
-        verifier_reports: verdict.reports.clone(),
+        verifier_reports,
         trace_id: trace_id.to_owned(),
         timestamp,
     }
+}
+
+/// The marker appended to the `message` of every report of a stale verdict; starts with
+/// [`crate::STALE_MARKER`].
+pub(crate) fn stale_suffix(stale: &Stale) -> String {
+    let code = stale.cause.split(':').next().unwrap_or_default();
+    format!(
+        "{}, {}s past its TTL, because re-verification failed transiently ({code}); \
+         see imagegate.cache.staleGraceSeconds)",
+        crate::STALE_MARKER,
+        stale.past_ttl.as_secs()
+    )
 }
 
 fn parse(image: &str) -> Result<Reference, KeyError> {
@@ -196,12 +241,13 @@ async fn decide(
     subject: &Subject,
     namespace: Option<&str>,
 ) -> Verdict {
-    let fail = |reason: String| Verdict {
+    let fail = |reason: String, transient: bool| Verdict {
         is_success: false,
         reports: vec![subject_failure(subject, reason)],
+        transient,
     };
     let Some(store) = resolved.stores.first() else {
-        return fail(RatifyCode::ConfigInvalid.with("no store"));
+        return fail(RatifyCode::ConfigInvalid.with("no store"), false);
     };
     let registry = access.registry.clone();
     let referrers = shared
@@ -214,7 +260,9 @@ async fn decide(
         .await;
     let referrers = match referrers {
         Ok(r) => r,
-        Err(e) => return fail(ratify_codes::oci_reason(&e)),
+        Err(e) => {
+            return fail(ratify_codes::oci_reason(&e), ratify_codes::is_transient(&e));
+        }
     };
     // Config policy: only the first verifier whose artifact types match runs per referrer.
     let candidates: Vec<(&Descriptor, &Arc<dyn Verifier>)> = referrers
@@ -235,11 +283,14 @@ async fn decide(
         .max_signatures_per_subject
         .max(1);
     if candidates.len() > max {
-        return fail(RatifyCode::ListReferrersFailure.with(format!(
-            "the subject has {} signature referrers, more than the limit of {max} \
+        return fail(
+            RatifyCode::ListReferrersFailure.with(format!(
+                "the subject has {} signature referrers, more than the limit of {max} \
              (imagegate.concurrency.maxSignaturesPerSubject); remove stale signatures",
-            candidates.len()
-        )));
+                candidates.len()
+            )),
+            false,
+        );
     }
     let env = VerifyEnv {
         caches: shared.caches.clone(),
@@ -248,6 +299,7 @@ async fn decide(
         now: shared.clock.now(),
         revocation: shared.revocation.clone(),
         cpu: shared.cpu.clone(),
+        transient: std::sync::atomic::AtomicBool::new(false),
     };
     let reports: Vec<VerifierReport> = join_all(candidates.iter().map(|(d, verifier)| {
         let env = &env;
@@ -281,6 +333,7 @@ async fn decide(
         return Verdict {
             is_success: false,
             reports: vec![r],
+            transient: false,
         };
     }
     let summaries: Vec<ReportSummary<'_>> = reports
@@ -297,6 +350,7 @@ async fn decide(
     Verdict {
         is_success,
         reports,
+        transient: !is_success && env.saw_transient_failure(),
     }
 }
 

@@ -35,3 +35,9 @@ pub use config::{ConfigError, EngineConfig};
 pub use engine::{Engine, EngineOptions, KeyError, KeyResult, ReloadOutcome, VerifyReport};
 pub use reload::WatchHandle;
 pub use report::{VerifierReport, VerifyResult};
+
+/// The text that starts the suffix appended to every report `message` of a verdict served
+/// stale (stale-if-error, `imagegate.cache.staleGraceSeconds`). The result keeps Ratify's
+/// schema: `isSuccess` is the cached decision, and this marker is how a reader (an operator, a
+/// log search, a test) tells a stale verdict from a fresh one.
+pub const STALE_MARKER: &str = " (stale: cached verdict";

@@ -26,4 +26,9 @@ pub trait MetricsSink: Send + Sync + 'static {
     fn cache_lookup(&self, cache: &'static str, hit: bool);
     /// One verifier run.
     fn verifier_run(&self, run: VerifierRunRecord<'_>);
+    /// One verdict served stale (stale-if-error); `success` is the served decision.
+    /// Default: ignored.
+    fn stale_verdict(&self, success: bool) {
+        let _ = success;
+    }
 }

@@ -10,7 +10,7 @@ use crate::engine::Engine;
 use crate::metrics::{MetricsSink, VerifierRunRecord};
 
 /// Records into the provider's Prometheus metrics: `imagegate` cache counters, Ratify's
-/// `ratify_blob_cache_count` and `ratify_verifier_duration`.
+/// `ratify_blob_cache_count`, `ratify_verifier_duration` and `imagegate_stale_verdicts_total`.
 impl MetricsSink for Metrics {
     fn cache_lookup(&self, cache: &'static str, hit: bool) {
         self.inc_cache(cache, hit);
@@ -28,6 +28,10 @@ impl MetricsSink for Metrics {
             namespace: run.namespace,
             duration: run.duration,
         });
+    }
+
+    fn stale_verdict(&self, success: bool) {
+        self.inc_stale_verdict(success);
     }
 }
 

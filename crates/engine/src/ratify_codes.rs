@@ -80,6 +80,19 @@ pub fn for_oci(err: &OciError) -> RatifyCode {
     }
 }
 
+/// Whether a registry error may heal by itself (the registry unreachable, a timeout, an HTTP
+/// 5xx or 429 answer) rather than being a definitive answer about the content. Only transient
+/// failures let a stale verdict be served (`imagegate.cache.staleGraceSeconds`).
+pub fn is_transient(err: &OciError) -> bool {
+    match err {
+        OciError::Transport { .. }
+        | OciError::Timeout { .. }
+        | OciError::RetriesExhausted { .. } => true,
+        OciError::Status { status, .. } => *status == 429 || (500..600).contains(status),
+        _ => false,
+    }
+}
+
 /// `"<CODE>: <error>"` for a registry error.
 pub fn oci_reason(err: &OciError) -> String {
     for_oci(err).with(err)
@@ -125,6 +138,22 @@ mod tests {
             for_oci(&OciError::Config("c".into())),
             RatifyCode::ConfigInvalid
         );
+        assert!(!is_transient(&bad));
+        assert!(!is_transient(&op_err(Operation::FetchBlob)));
+        let status = |status| OciError::Status {
+            op: Operation::ListReferrers,
+            reference: "r".into(),
+            status,
+            detail: String::new(),
+        };
+        assert!(is_transient(&status(503)) && is_transient(&status(429)));
+        assert!(!is_transient(&status(400)) && !is_transient(&status(404)));
+        let transport = OciError::Transport {
+            op: Operation::Resolve,
+            reference: "r".into(),
+            detail: "connection refused".into(),
+        };
+        assert!(is_transient(&transport));
         assert_eq!(
             RatifyCode::NoVerifierReport.with("x"),
             "NO_VERIFIER_REPORT: x"

@@ -9,7 +9,9 @@
 //!     "tagTtlSeconds": 5,             // tag -> digest resolutions
 //!     "maxVerdicts": 100000,          // verdict cache entries
 //!     "manifestCacheBytes": 16777216, // signature manifests, by digest, byte budget
-//!     "blobCacheBytes": 67108864      // signature envelopes, by digest, byte budget
+//!     "blobCacheBytes": 67108864,     // signature envelopes, by digest, byte budget
+//!     "staleGraceSeconds": 0,         // stale-if-error window after a verdict's TTL; 0 = off
+//!     "serveStaleFailures": false     // within it, also serve stale *failed* verdicts
 //!   },
 //!   "concurrency": {
 //!     "maxVerifications": 0,          // concurrent signature verifications; 0 = CPU count
@@ -79,6 +81,12 @@ pub struct CacheSettings {
     pub manifest_cache_bytes: u64,
     /// Byte budget of the blob (envelope) cache.
     pub blob_cache_bytes: u64,
+    /// Stale-if-error grace, seconds: when a verdict's TTL has passed and re-verification
+    /// fails for a transient reason (registry unreachable, timeout, 5xx, 429), the last
+    /// verdict is served, marked stale, until this long after its TTL. 0 turns it off.
+    pub stale_grace_seconds: u64,
+    /// Whether a stale *failed* verdict may be served too (otherwise only successes are).
+    pub serve_stale_failures: bool,
 }
 
 impl Default for CacheSettings {
@@ -90,6 +98,8 @@ impl Default for CacheSettings {
             max_verdicts: 100_000,
             manifest_cache_bytes: 16 * 1024 * 1024,
             blob_cache_bytes: 64 * 1024 * 1024,
+            stale_grace_seconds: 0,
+            serve_stale_failures: false,
         }
     }
 }

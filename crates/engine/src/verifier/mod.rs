@@ -8,6 +8,7 @@
 mod notation;
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -91,6 +92,9 @@ pub struct VerifyEnv {
     pub(crate) now: OffsetDateTime,
     pub(crate) revocation: Arc<dyn RevocationChecker>,
     pub(crate) cpu: Arc<Semaphore>,
+    /// Set when a registry fetch failed for a transient reason (see
+    /// [`crate::ratify_codes::is_transient`]): the decision may then be served stale.
+    pub(crate) transient: AtomicBool,
 }
 
 impl fmt::Debug for VerifyEnv {
@@ -122,17 +126,36 @@ impl VerifyEnv {
         digest: &str,
     ) -> Result<Arc<Manifest>, Arc<OciError>> {
         let key = content_key(&self.scope, r, digest);
-        self.caches
+        let fetched = self
+            .caches
             .manifest(key, self.registry.fetch_manifest(r, digest))
-            .await
+            .await;
+        self.note(fetched)
     }
 
     /// A blob of `r`'s repository, from the cache or the registry (single-flight).
     pub async fn blob(&self, r: &Reference, desc: &Descriptor) -> Result<Bytes, Arc<OciError>> {
         let key = content_key(&self.scope, r, &desc.digest);
-        self.caches
+        let fetched = self
+            .caches
             .blob(key, self.registry.fetch_blob(r, desc))
-            .await
+            .await;
+        self.note(fetched)
+    }
+
+    /// Whether a registry fetch of this decision failed for a transient reason.
+    pub fn saw_transient_failure(&self) -> bool {
+        self.transient.load(Ordering::Relaxed)
+    }
+
+    /// Remembers a transient fetch failure, passing the result through.
+    pub(crate) fn note<T>(&self, r: Result<T, Arc<OciError>>) -> Result<T, Arc<OciError>> {
+        if let Err(e) = &r {
+            if crate::ratify_codes::is_transient(e) {
+                self.transient.store(true, Ordering::Relaxed);
+            }
+        }
+        r
     }
 
     /// Runs CPU-bound work on the blocking pool, at most `maxVerifications` at a time.
