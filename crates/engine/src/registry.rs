@@ -75,11 +75,16 @@ impl Registry for RegistryClient {
 /// Wraps the registry built from each configuration generation (tests count fetches with it).
 pub type RegistryWrapper = Arc<dyn Fn(Arc<dyn Registry>) -> Arc<dyn Registry> + Send + Sync>;
 
+/// How far the registry client's retry budget extends past the executor's deadline.
+pub const CLIENT_BUDGET_MARGIN: Duration = Duration::from_millis(250);
+
 /// Builds the real client for an `oras` store.
 ///
 /// `useHttp` makes every registry plain HTTP in Ratify; the oci client decides per host, so
 /// here it enables plain HTTP for loopback (always on) and for `plainHttpHosts`. `deadline`
-/// bounds one operation including retries (the executor's verification timeout).
+/// is the executor's verification timeout: the per-key deadline is the one authority, so the
+/// client's own retry budget is set a little beyond it ([`CLIENT_BUDGET_MARGIN`]) and a stalled
+/// registry always ends as the executor's timeout, never as a race between two equal timers.
 pub fn build_client(
     store: &StoreConfig,
     settings: &RegistrySettings,
@@ -91,7 +96,7 @@ pub fn build_client(
         insecure_hosts: settings.plain_http_hosts.clone(),
         retry: RetryPolicy {
             max_attempts: settings.max_attempts.max(1),
-            max_total_time: deadline,
+            max_total_time: deadline + CLIENT_BUDGET_MARGIN,
             ..RetryPolicy::default()
         },
         ..ClientConfig::default()
