@@ -6,15 +6,16 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{config_json, vector_json, vectors, write_config};
+use common::{config_json, vector_json, write_config};
 use imagegate_engine::config::{AuthConfig, PolicySpec};
 use imagegate_engine::policy::Quantifier;
 use imagegate_engine::{ConfigError, EngineConfig};
+use imagegate_testkit::vectors_dir;
 
 fn strict() -> serde_json::Value {
     config_json(
         vector_json("trustpolicy-strict.json"),
-        &[vectors().join("cert-e2e.crt")],
+        &[vectors_dir().join("cert-e2e.crt")],
         serde_json::json!({"application/vnd.cncf.notary.signature": "any", "default": "all"}),
     )
 }
@@ -196,7 +197,7 @@ fn relative_cert_paths_and_docker_config_resolve_against_the_config_dir() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("certs")).unwrap();
     std::fs::copy(
-        vectors().join("cert-e2e.crt"),
+        vectors_dir().join("cert-e2e.crt"),
         dir.path().join("certs/e2e.crt"),
     )
     .unwrap();

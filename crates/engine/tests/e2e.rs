@@ -7,10 +7,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::fixture::{self, E2E_DN, E2E_SIGNATURE, E2E_SUBJECT};
-use common::push::Pusher;
-use common::registry::Registry;
-use common::{config_json, options, vector_json, vectors, write_config, Calls, NOTARY_SIGNATURE};
+use common::{config_json, options, vector_json, write_config, Calls};
 use imagegate_engine::{Engine, EngineOptions};
+use imagegate_oci::NOTARY_SIGNATURE;
+use imagegate_testkit::{free_port, vectors_dir, Pusher, Registry};
 
 fn registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
@@ -18,7 +18,7 @@ fn registry() -> &'static Registry {
 }
 
 async fn pushed_e2e(repo: &str) -> Pusher {
-    let p = Pusher::new(&registry().url(), repo, None);
+    let p = registry().pusher(repo);
     fixture::push_e2e(&p).await;
     p
 }
@@ -32,7 +32,7 @@ fn engine_with(
 ) -> Engine {
     let config = config_json(
         vector_json(policy),
-        &[vectors().join(cert)],
+        &[vectors_dir().join(cert)],
         artifact_policies,
     );
     let path = write_config(dir.path(), &config);
@@ -101,7 +101,7 @@ async fn e2e_fixture_verifies_with_issuer_and_sn() {
 
 #[tokio::test]
 async fn unsigned_image_fails_with_ratify_message() {
-    let p = Pusher::new(&registry().url(), "e2e/unsigned", None);
+    let p = registry().pusher("e2e/unsigned");
     let digest = fixture::push_unsigned(&p).await;
     let dir = tempfile::tempdir().unwrap();
     let engine = strict_engine(&dir);
@@ -292,13 +292,13 @@ async fn registry_down_fails_within_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config_json(
         vector_json("trustpolicy-strict.json"),
-        &[vectors().join("cert-e2e.crt")],
+        &[vectors_dir().join("cert-e2e.crt")],
         serde_json::json!({}),
     );
     config["executor"]["verificationRequestTimeout"] = serde_json::json!(1500);
     config["executor"]["mutationRequestTimeout"] = serde_json::json!(1500);
     let engine = Engine::from_config_file(&write_config(dir.path(), &config), options()).unwrap();
-    let down = format!("127.0.0.1:{}", common::free_port());
+    let down = format!("127.0.0.1:{}", free_port());
     let started = Instant::now();
     let key = format!("{down}/app@{E2E_SUBJECT}");
     let r = engine.verify_key(&key, "t").await.unwrap();
@@ -376,7 +376,7 @@ async fn stalled_registry_hits_the_per_key_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config_json(
         vector_json("trustpolicy-strict.json"),
-        &[vectors().join("cert-e2e.crt")],
+        &[vectors_dir().join("cert-e2e.crt")],
         serde_json::json!({}),
     );
     config["executor"]["verificationRequestTimeout"] = serde_json::json!(800);

@@ -8,11 +8,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use common::fixture::{self, E2E_DN, E2E_SUBJECT};
-use common::push::Pusher;
-use common::registry::Registry;
-use common::{config_json, options, vector_json, vectors, write_config};
+use common::{config_json, options, vector_json, write_config};
 use imagegate_engine::{Engine, EngineOptions};
 use imagegate_provider::{KeyHandler, Metrics, Server, ServerConfig, Transport};
+use imagegate_testkit::{vectors_dir, Registry};
 
 fn registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
@@ -38,13 +37,13 @@ async fn post(addr: SocketAddr, path: &str, keys: &[String]) -> serde_json::Valu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_and_mutate_through_the_provider() {
-    let p = Pusher::new(&registry().url(), "provider/app", None);
+    let p = registry().pusher("provider/app");
     fixture::push_e2e(&p).await;
     let unsigned = fixture::push_unsigned(&p).await;
     let dir = tempfile::tempdir().unwrap();
     let config = config_json(
         vector_json("trustpolicy-strict.json"),
-        &[vectors().join("cert-e2e.crt")],
+        &[vectors_dir().join("cert-e2e.crt")],
         serde_json::json!({}),
     );
     let metrics = Metrics::new().unwrap();

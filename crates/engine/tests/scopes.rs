@@ -9,10 +9,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::fixture::{self, E2E_SUBJECT};
-use common::push::Pusher;
-use common::registry::Registry;
-use common::{config_json, options, vector, vector_json, vectors, write_config};
+use common::{config_json, options, vector_json, write_config};
 use imagegate_engine::{ConfigError, Engine, EngineOptions, ReloadOutcome};
+use imagegate_testkit::{vector, vectors_dir, Registry};
 
 fn registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
@@ -20,7 +19,7 @@ fn registry() -> &'static Registry {
 }
 
 async fn pushed(repo: &str) -> String {
-    let p = Pusher::new(&registry().url(), repo, None);
+    let p = registry().pusher(repo);
     fixture::push_e2e(&p).await;
     format!("{}/{repo}@{E2E_SUBJECT}", registry().host())
 }
@@ -222,7 +221,7 @@ async fn crd_rules_are_enforced() {
 fn write_strict(dir: &Path, cert: &str) -> std::path::PathBuf {
     let mut v = config_json(
         vector_json("trustpolicy-strict.json"),
-        &[vectors().join(cert)],
+        &[vectors_dir().join(cert)],
         serde_json::json!({}),
     );
     v["imagegate"] =
@@ -258,7 +257,7 @@ async fn hot_reload_bumps_generation_and_keeps_old_config_on_error() {
     );
     let mut v: serde_json::Value = config_json(
         vector_json("trustpolicy-strict.json"),
-        &[vectors().join("cert-e2e.crt")],
+        &[vectors_dir().join("cert-e2e.crt")],
         serde_json::json!({}),
     );
     v["verifier"]["plugins"][0]["trustPolicyDoc"]["trustPolicies"][0]["trustStores"] =

@@ -9,17 +9,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::fixture::{self, E2E_SUBJECT};
-use common::push::Pusher;
-use common::registry::Registry;
-use common::{config_json, options, vector_json, vectors, write_config};
+use common::{config_json, options, vector_json, write_config};
 use imagegate_engine::{Engine, EngineOptions, VerifyResult, STALE_MARKER};
 use imagegate_provider::Metrics;
+use imagegate_testkit::{vectors_dir, Registry};
 
 /// verdict TTL 1 s (referrers too), the given grace, one registry attempt, 2 s deadline.
 fn engine(dir: &tempfile::TempDir, grace: u64, stale_failures: bool, metrics: &Metrics) -> Engine {
     let mut config = config_json(
         vector_json("trustpolicy-strict.json"),
-        &[vectors().join("cert-e2e.crt")],
+        &[vectors_dir().join("cert-e2e.crt")],
         serde_json::json!({"default": "all"}),
     );
     config["store"]["plugins"][0]["ttl"] = serde_json::json!(1);
@@ -66,7 +65,7 @@ async fn verify(engine: &Engine, key: &str) -> VerifyResult {
 #[tokio::test]
 async fn registry_outage_serves_the_last_success_stale_within_the_grace_only() {
     let registry = Registry::start();
-    fixture::push_e2e(&Pusher::new(&registry.url(), "stale/app", None)).await;
+    fixture::push_e2e(&registry.pusher("stale/app")).await;
     let key = format!("{}/stale/app@{E2E_SUBJECT}", registry.host());
     let dir = tempfile::tempdir().unwrap();
     let metrics = Metrics::new().unwrap();
@@ -116,7 +115,7 @@ async fn registry_outage_serves_the_last_success_stale_within_the_grace_only() {
 #[tokio::test]
 async fn stale_failures_are_served_only_when_switched_on() {
     let registry = Registry::start();
-    let pusher = Pusher::new(&registry.url(), "stale/unsigned", None);
+    let pusher = registry.pusher("stale/unsigned");
     let digest = fixture::push_unsigned(&pusher).await;
     let key = format!("{}/stale/unsigned@{digest}", registry.host());
     let (dir_on, dir_off) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -1,10 +1,10 @@
 //! The notation e2e fixture pushed byte for byte, plus an unsigned image and an extra
 //! (invalid) signature for policy tests.
 
-use imagegate_oci::{OCI_EMPTY, OCI_INDEX, OCI_MANIFEST};
+use imagegate_oci::{NOTARY_SIGNATURE, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST};
+use imagegate_testkit::{image_manifest, sha256, vector, Pusher};
 
-use super::push::{image_manifest, Pusher};
-use super::{sha256, vector, vector_json, NOTARY_SIGNATURE};
+use super::vector_json;
 
 pub const E2E_SUBJECT: &str =
     "sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9";

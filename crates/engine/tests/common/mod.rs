@@ -1,8 +1,6 @@
-//! Shared test support: a real `docker-registry` on loopback, an upload helper, the e2e
-//! fixture pushed byte for byte, config writers and a counting registry wrapper.
-//!
-//! The registry helper follows the pattern of `crates/oci/tests/common` (our own code); a
-//! shared test-support crate would remove the duplication.
+//! Engine-specific test support: the e2e fixture pushed byte for byte, config writers and
+//! a counting registry wrapper. The registry, pusher and vector helpers come from
+//! `imagegate-testkit`.
 // Test support: a failed set-up step should abort the test loudly.
 #![allow(
     dead_code,
@@ -13,8 +11,6 @@
 )]
 
 pub mod fixture;
-pub mod push;
-pub mod registry;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,38 +21,14 @@ use futures_util::future::BoxFuture;
 use imagegate_engine::clock::FixedClock;
 use imagegate_engine::registry::{Registry, RegistryWrapper};
 use imagegate_engine::EngineOptions;
-use imagegate_oci::{Descriptor, Manifest, OciError, Reference, ResolvedManifest};
-
-pub const NOTARY_SIGNATURE: &str = "application/vnd.cncf.notary.signature";
-
-/// The shared Notation vectors, read in place.
-pub fn vectors() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/notation"
-    ))
-}
-
-/// One vector file's bytes.
-pub fn vector(name: &str) -> Vec<u8> {
-    let p = vectors().join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read vector {}: {e}", p.display()))
-}
+use imagegate_oci::{
+    Descriptor, Manifest, OciError, Reference, ResolvedManifest, NOTARY_SIGNATURE,
+};
+use imagegate_testkit::vector;
 
 /// One vector file parsed as JSON.
 pub fn vector_json(name: &str) -> serde_json::Value {
     serde_json::from_slice(&vector(name)).unwrap()
-}
-
-/// A free 127.0.0.1 port (bind to 0, read, release).
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// sha256 digest string of bytes.
-pub fn sha256(bytes: &[u8]) -> String {
-    imagegate_oci::Digest::sha256_of(bytes).to_string()
 }
 
 /// A `config.json` with one oras store, the given policy and one notation verifier.
