@@ -20,7 +20,7 @@ use crate::model::{
 };
 use crate::reference::Reference;
 use crate::referrers;
-use crate::transport::{declared_length, read_capped, registry_error_detail, Ctx, Transport};
+use crate::transport::{declared_length, read_capped, referrers_not_found, Ctx, Transport};
 
 /// How long "this registry has no referrers API" is remembered.
 const NO_API_MEMORY: Duration = Duration::from_secs(600);
@@ -275,17 +275,7 @@ impl RegistryClient {
             let response = t.send(ctx, Method::GET, &url, OCI_INDEX).await?;
             let status = response.status();
             if status == StatusCode::NOT_FOUND && page == 1 {
-                let body = read_capped(ctx, response, 64 * 1024)
-                    .await
-                    .unwrap_or_default();
-                let detail = registry_error_detail(&body);
-                if detail.starts_with("NAME_UNKNOWN") {
-                    return Err(OciError::NotFound {
-                        op: ctx.op,
-                        reference: ctx.reference.clone(),
-                        detail,
-                    });
-                }
+                referrers_not_found(ctx, response).await?;
                 return Ok(None);
             }
             if !status.is_success() {

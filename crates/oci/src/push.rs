@@ -20,7 +20,7 @@ use crate::model::{Descriptor, ImageIndex, ImageManifest, NOTARY_SIGNATURE, OCI_
 use crate::model::{OCI_INDEX, OCI_MANIFEST};
 use crate::reference::Reference;
 use crate::signature::SignatureShape;
-use crate::transport::{read_capped, registry_error_detail, Ctx};
+use crate::transport::{read_capped, referrers_not_found, Ctx};
 
 /// The digest of the two-byte `{}` blob (the OCI empty descriptor).
 pub const EMPTY_JSON_DIGEST: &str =
@@ -346,17 +346,7 @@ impl RegistryClient {
         let response = t.send(ctx, Method::GET, &url, OCI_INDEX).await?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
-            let body = read_capped(ctx, response, 64 * 1024)
-                .await
-                .unwrap_or_default();
-            let detail = registry_error_detail(&body);
-            if detail.starts_with("NAME_UNKNOWN") {
-                return Err(OciError::NotFound {
-                    op: ctx.op,
-                    reference: ctx.reference.clone(),
-                    detail,
-                });
-            }
+            referrers_not_found(ctx, response).await?;
             return Ok(false);
         }
         if !status.is_success() {

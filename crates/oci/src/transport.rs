@@ -530,6 +530,23 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     ))
 }
 
+/// Reads a 404 from the referrers endpoint: an unknown repository (`NAME_UNKNOWN`) is an
+/// error; any other 404 means the registry has no referrers API (`Ok`, use the tag schema).
+pub(crate) async fn referrers_not_found(ctx: &Ctx, response: Response) -> Result<(), OciError> {
+    let body = read_capped(ctx, response, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let detail = registry_error_detail(&body);
+    if detail.starts_with("NAME_UNKNOWN") {
+        return Err(OciError::NotFound {
+            op: ctx.op,
+            reference: ctx.reference.clone(),
+            detail,
+        });
+    }
+    Ok(())
+}
+
 /// `code: message` of the first OCI error in a registry error body, if any.
 pub(crate) fn registry_error_detail(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
