@@ -62,23 +62,50 @@ impl Drop for Serve {
     }
 }
 
+/// The numeric fields of `/proc/<pid>/status` (`kB` values in bytes).
+struct Status(String);
+
+impl Status {
+    fn read(pid: u32) -> Result<Self, BenchError> {
+        let path = format!("/proc/{pid}/status");
+        std::fs::read_to_string(&path)
+            .map(Self)
+            .map_err(|e| BenchError::io("reading RSS", &path, e))
+    }
+
+    fn field(&self, name: &str) -> Option<u64> {
+        let line = self.0.lines().find(|l| l.starts_with(name))?;
+        let mut words = line.split_whitespace().skip(1);
+        let value: u64 = words.next()?.parse().ok()?;
+        Some(if words.next() == Some("kB") {
+            value * 1024
+        } else {
+            value
+        })
+    }
+
+    fn need(&self, name: &str) -> Result<u64, BenchError> {
+        self.field(name)
+            .ok_or_else(|| BenchError::unexpected("/proc status", format!("no {name} line")))
+    }
+}
+
 /// `VmRSS` and `VmHWM` of `pid`, bytes.
 fn rss(pid: u32) -> Result<(u64, u64), BenchError> {
-    let path = format!("/proc/{pid}/status");
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| BenchError::io("reading RSS", &path, e))?;
-    let field = |name: &str| -> Option<u64> {
-        let line = text.lines().find(|l| l.starts_with(name))?;
-        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib * 1024)
-    };
-    match (field("VmRSS:"), field("VmHWM:")) {
-        (Some(rss), Some(hwm)) => Ok((rss, hwm)),
-        _ => Err(BenchError::unexpected(
-            "/proc status",
-            "no VmRSS/VmHWM line",
-        )),
-    }
+    let status = Status::read(pid)?;
+    Ok((status.need("VmRSS:")?, status.need("VmHWM:")?))
+}
+
+/// What the resident set of `pid` is made of, for the notes.
+fn composition(pid: u32) -> Result<String, BenchError> {
+    let status = Status::read(pid)?;
+    Ok(format!(
+        "resident after the second pass: {} anonymous (heap, thread stacks), {} file-backed \
+         (the binary and libraries); {} threads",
+        mib(status.need("RssAnon:")?),
+        mib(status.need("RssFile:")?),
+        status.need("Threads:")?
+    ))
 }
 
 fn mib(bytes: u64) -> String {
@@ -120,6 +147,7 @@ pub async fn run(binary: &Path, verdicts: usize) -> Result<Section, BenchError> 
     fill(&target, &images).await?;
     let cached_time = cached.elapsed();
     let (again_rss, _) = rss(serve.pid())?;
+    let composed = composition(serve.pid())?;
     serve.stop();
 
     let per_verdict = after_rss.saturating_sub(base_rss) as f64 / images.len() as f64;
@@ -163,6 +191,7 @@ pub async fn run(binary: &Path, verdicts: usize) -> Result<Section, BenchError> 
             ),
         ],
         notes: vec![
+            composed,
             format!(
                 "growth per cached verdict (with its cached referrers, manifest and envelope): {} bytes",
                 fmt(per_verdict, 0)

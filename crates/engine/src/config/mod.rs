@@ -15,6 +15,7 @@
 //! directory of the config file. Every error names the field path, e.g.
 //! `verifier.plugins[0].trustPolicyDoc.trustPolicies[0].trustStores[1]: …`.
 
+pub mod budget;
 mod crd;
 mod error;
 mod json;

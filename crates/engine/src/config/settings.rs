@@ -8,8 +8,9 @@
 //!     "failureTtlSeconds": 2,         // failed verdicts, shorter so transient errors heal
 //!     "tagTtlSeconds": 5,             // tag -> digest resolutions
 //!     "maxVerdicts": 100000,          // verdict cache entries
-//!     "manifestCacheBytes": 16777216, // signature manifests, by digest, byte budget
-//!     "blobCacheBytes": 67108864,     // signature envelopes, by digest, byte budget
+//!     "manifestCacheBytes": 2097152,  // signature manifests, by digest, byte budget (2 MiB)
+//!     "blobCacheBytes": 2097152,      // signature envelopes, by digest, byte budget (2 MiB)
+//!     "referrersCacheBytes": 2097152, // referrer listings (for the store's `ttl`), byte budget
 //!     "staleGraceSeconds": 0,         // stale-if-error window after a verdict's TTL; 0 = off
 //!     "serveStaleFailures": false     // within it, also serve stale *failed* verdicts
 //!   },
@@ -28,6 +29,21 @@
 //! Unknown keys inside `imagegate` are errors (they are most likely typos). The `cache`
 //! settings and `concurrency.maxVerifications` take effect at start-up; the others on every
 //! reload.
+//!
+//! # Memory
+//!
+//! The byte budgets count what an item keeps on the heap (payload, parsed form, key and cache
+//! record: see [`super::budget`]), so together they bound the content caches' resident memory
+//! (6 MiB by default). Content (signature manifests and envelopes, immutable, by digest) is
+//! only read again when a verdict expires and its subject is re-verified; the budgets keep the
+//! most frequently re-verified subjects' content (by default about 500 signature
+//! manifests, which weigh ~4 KiB with their parse, and 800 envelopes of ~2.5 KiB),
+//! which spares the registry two of the three requests of such a re-verification. A cold
+//! verification never depends on them: every verification fetches each object at most once
+//! whatever the budget, so 0 (off) is valid and only costs registry requests on
+//! re-verification. Verdicts are bounded by `maxVerdicts`; one cached verdict costs about
+//! 2 KiB (key, rendered reports, cache entry and expiry timer), so the default bound is about
+//! 200 MiB at worst.
 
 use std::time::Duration;
 
@@ -81,6 +97,8 @@ pub struct CacheSettings {
     pub manifest_cache_bytes: u64,
     /// Byte budget of the blob (envelope) cache.
     pub blob_cache_bytes: u64,
+    /// Byte budget of the referrers cache (listings live for the store's `ttl`).
+    pub referrers_cache_bytes: u64,
     /// Stale-if-error grace, seconds: when a verdict's TTL has passed and re-verification
     /// fails for a transient reason (registry unreachable, timeout, 5xx, 429), the last
     /// verdict is served, marked stale, until this long after its TTL. 0 turns it off.
@@ -96,8 +114,9 @@ impl Default for CacheSettings {
             failure_ttl_seconds: 2,
             tag_ttl_seconds: 5,
             max_verdicts: 100_000,
-            manifest_cache_bytes: 16 * 1024 * 1024,
-            blob_cache_bytes: 64 * 1024 * 1024,
+            manifest_cache_bytes: 2 * 1024 * 1024,
+            blob_cache_bytes: 2 * 1024 * 1024,
+            referrers_cache_bytes: 2 * 1024 * 1024,
             stale_grace_seconds: 0,
             serve_stale_failures: false,
         }
@@ -145,5 +164,26 @@ impl Default for RegistrySettings {
             max_attempts: 4,
             plain_http_hosts: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_budgets_default_to_six_mib_and_can_be_turned_off() {
+        let c = CacheSettings::default();
+        let total = c.manifest_cache_bytes + c.blob_cache_bytes + c.referrers_cache_bytes;
+        assert_eq!(total, 6 * 1024 * 1024);
+        let s: Settings = serde_json::from_str(
+            r#"{"cache": {"referrersCacheBytes": 0, "blobCacheBytes": 1024}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.cache.referrers_cache_bytes, 0);
+        assert_eq!(s.cache.blob_cache_bytes, 1024);
+        assert_eq!(s.cache.manifest_cache_bytes, c.manifest_cache_bytes);
+        let typo = serde_json::from_str::<Settings>(r#"{"cache": {"referrerCacheBytes": 1}}"#);
+        assert!(typo.is_err(), "unknown keys are refused");
     }
 }
