@@ -1,11 +1,12 @@
 //! Fuzz the provider's request decoding: a `ProviderRequest` body (Gatekeeper wire type) and
 //! the `[namespace]image` keys it carries. Nothing may panic; a decoded request must
 //! serialise back to an equal request; a split key must reassemble to the raw key; an echoed
-//! key must carry no CR or LF.
+//! key must carry no CR or LF; the provider's fast scanner for Gatekeeper's exact request form
+//! must read every body it accepts exactly as serde does.
 #![no_main]
 
 use imagegate_provider::wire::{echo_key, ProviderRequest};
-use imagegate_provider::RequestKey;
+use imagegate_provider::{scanner_agrees_with_serde, RequestKey};
 use libfuzzer_sys::fuzz_target;
 
 /// The key length bound the provider uses by default.
@@ -29,6 +30,12 @@ fn check_key(raw: &str) {
 }
 
 fuzz_target!(|data: &[u8]| {
+    assert_ne!(
+        scanner_agrees_with_serde(data),
+        Some(false),
+        "the fast scanner and serde disagree on {:?}",
+        String::from_utf8_lossy(data)
+    );
     if let Ok(text) = std::str::from_utf8(data) {
         check_key(text);
     }

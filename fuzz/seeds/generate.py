@@ -437,6 +437,9 @@ def main() -> None:
 
     write("provider_request", "verify.json", request(["registry.example/app@" + SUBJECT_DIGEST, "[team-a]nginx:1.25", "[]busybox"]))
     write("provider_request", "odd-keys.json", request(["", "[unclosed", "[Bad NS]img", "[ns]", "line\r\nbreak"], extra=True))
+    # Gatekeeper's own form (Go encoding/json: compact), which the provider's fast scanner reads.
+    write("provider_request", "gatekeeper-compact.json", json.dumps(
+        json.loads(request(["registry.example/app@" + SUBJECT_DIGEST, "[team-a]nginx:1.25"])), separators=(",", ":")))
     write("provider_request", "minimal.json", '{"request":{"keys":["a"]}}')
     write("provider_request", "key.txt", "[kube-system]registry.example:5000/app:v1")
 

@@ -5,7 +5,7 @@
 //! | verdicts | namespace, subject, subject digest, config generation | success TTL, shorter failure TTL; entry count |
 //! | last known verdicts (only with a stale grace) | as verdicts | TTL + `staleGraceSeconds`; entry count |
 //! | tags | `registry/repo:tag` | tag TTL |
-//! | referrers | `registry/repo@digest` | the store's `ttl` |
+//! | referrers | `registry/repo@digest` | the store's `ttl`; byte budget |
 //! | manifests | `registry/repo@digest` | byte budget (immutable content) |
 //! | blobs | `registry/repo@digest` | byte budget (immutable content) |
 //!
@@ -40,7 +40,7 @@ use moka::future::Cache;
 use moka::Expiry;
 use tokio::time::Instant as TokioInstant;
 
-use crate::config::CacheSettings;
+use crate::config::{budget, CacheSettings};
 use crate::metrics::MetricsSink;
 
 /// A cached value with the TTL chosen when it was inserted.
@@ -123,7 +123,7 @@ pub struct CacheStats {
 }
 
 /// Key of a verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct VerdictKey {
     pub(crate) namespace: Option<String>,
     pub(crate) subject: String,
@@ -131,23 +131,105 @@ pub(crate) struct VerdictKey {
     pub(crate) generation: u64,
 }
 
-/// A decided subject: the policy decision and the reports behind it.
+/// A [`VerdictKey`] borrowed from the request, to look a verdict up without copying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct VerdictKeyRef<'a> {
+    pub(crate) namespace: Option<&'a str>,
+    pub(crate) subject: &'a str,
+    pub(crate) digest: &'a str,
+    pub(crate) generation: u64,
+}
+
+impl VerdictKey {
+    fn as_ref(&self) -> VerdictKeyRef<'_> {
+        VerdictKeyRef {
+            namespace: self.namespace.as_deref(),
+            subject: &self.subject,
+            digest: &self.digest,
+            generation: self.generation,
+        }
+    }
+}
+
+/// Hashed through its borrowed form, so that both forms find the same entry.
+impl Hash for VerdictKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_ref().hash(state);
+    }
+}
+
+/// The subject is left out of the hash (equality still compares it): the digest already
+/// tells subjects apart, and hashing half the bytes is measurable on the warm path.
+impl Hash for VerdictKeyRef<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.namespace.hash(state);
+        self.digest.hash(state);
+        self.generation.hash(state);
+    }
+}
+
+impl moka::Equivalent<VerdictKey> for VerdictKeyRef<'_> {
+    fn equivalent(&self, key: &VerdictKey) -> bool {
+        *self == key.as_ref()
+    }
+}
+
+/// A decided subject: the policy decision and the reports behind it, the reports kept only
+/// in their rendered JSON form (what every answer writes, and the most compact form).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Verdict {
     pub(crate) is_success: bool,
-    pub(crate) reports: Vec<crate::report::VerifierReport>,
+    pub(crate) reports: crate::report::RenderedReports,
     /// A failure that involved a transient registry error: it may heal, so a last known
     /// verdict may be served in its place.
     pub(crate) transient: bool,
+    /// When its entry in the verdict cache expires (set when it is cached): no copy of it
+    /// may be served as fresh after this.
+    pub(crate) fresh_until: Option<Instant>,
 }
 
 impl Verdict {
-    /// Why the verdict failed, as its first failed report's `errorReason`.
-    fn reason(&self) -> &str {
-        self.reports
-            .iter()
+    /// A verdict on `reports`. Reports that cannot be rendered (not expected: they are plain
+    /// strings and JSON values) make a failed verdict saying so.
+    pub(crate) fn new(
+        is_success: bool,
+        reports: &[crate::report::VerifierReport],
+        transient: bool,
+    ) -> Self {
+        match crate::report::RenderedReports::render(reports) {
+            Ok(reports) => Self {
+                is_success,
+                reports,
+                transient,
+                fresh_until: None,
+            },
+            Err(e) => {
+                let report = crate::report::VerifierReport {
+                    error_reason: format!(
+                        "DATA_ENCODING_FAILURE: cannot render the verification reports: {e}"
+                    ),
+                    ..Default::default()
+                };
+                let reports = crate::report::RenderedReports::render(&[report]);
+                Self {
+                    is_success: false,
+                    reports: reports.unwrap_or_default(),
+                    transient,
+                    fresh_until: None,
+                }
+            }
+        }
+    }
+
+    /// Why the verdict failed, as its first failed report's `errorReason` (read back from
+    /// the rendered reports: only needed when a stale verdict is served).
+    fn reason(&self) -> String {
+        let reports = self.reports.reports().unwrap_or_default();
+        reports
+            .into_iter()
             .find(|r| !r.is_success && !r.error_reason.is_empty())
-            .map_or("", |r| r.error_reason.as_str())
+            .map(|r| r.error_reason)
+            .unwrap_or_default()
     }
 }
 
@@ -201,11 +283,6 @@ pub(crate) struct Caches {
     pub(crate) blob_counter: Counter,
 }
 
-/// Weight of one cached item: its bytes plus a fixed per-entry overhead.
-fn weight(key: &str, bytes: usize) -> u32 {
-    u32::try_from(key.len() + bytes + 64).unwrap_or(u32::MAX)
-}
-
 impl Caches {
     pub(crate) fn new(s: &CacheSettings, sink: Option<Arc<dyn MetricsSink>>) -> Self {
         let known = (s.stale_grace_seconds > 0).then(|| {
@@ -229,17 +306,21 @@ impl Caches {
                 .max_capacity(100_000)
                 .expire_after(PerEntry)
                 .build(),
+            // Byte budgets of resident memory: see `config::budget` for the weights.
             referrers: Cache::builder()
-                .max_capacity(100_000)
+                .max_capacity(s.referrers_cache_bytes.max(1))
+                .weigher(|k: &String, v: &Timed<Arc<Vec<Descriptor>>>| {
+                    budget::referrers_weight(k, &v.value)
+                })
                 .expire_after(PerEntry)
                 .build(),
             manifests: Cache::builder()
                 .max_capacity(s.manifest_cache_bytes.max(1))
-                .weigher(|k: &String, v: &Arc<Manifest>| weight(k, v.bytes.len()))
+                .weigher(|k: &String, v: &Arc<Manifest>| budget::manifest_weight(k, v))
                 .build(),
             blobs: Cache::builder()
                 .max_capacity(s.blob_cache_bytes.max(1))
-                .weigher(|k: &String, v: &Bytes| weight(k, v.len()))
+                .weigher(|k: &String, v: &Bytes| budget::blob_weight(k, v))
                 .build(),
             verdict_ttl: Duration::from_secs(s.verdict_ttl_seconds),
             failure_ttl: Duration::from_secs(s.failure_ttl_seconds),
@@ -292,7 +373,7 @@ impl Caches {
             }),
         };
         match tokio::time::timeout(budget, self.fresh_verdict(key, decide)).await {
-            Ok(v) if v.transient => stale(v.reason().to_owned()),
+            Ok(v) if v.transient => stale(v.reason()),
             Ok(v) => fresh(v),
             Err(_) => stale(
                 crate::ratify_codes::RatifyCode::ExecutorFailure.with(format!(
@@ -301,6 +382,24 @@ impl Caches {
                 )),
             ),
         }
+    }
+
+    /// The cached verdict for `key` when [`Caches::verdict`] would serve it as it is (fresh;
+    /// not a transient failure that a last known verdict would replace), counted as a hit;
+    /// otherwise `None` and nothing is counted. Loads and revalidates nothing, so the warm
+    /// path does not build the verification pipeline.
+    pub(crate) async fn cached_verdict(&self, key: &VerdictKeyRef<'_>) -> Option<Arc<Verdict>> {
+        let verdict = self.verdicts.get(key).await?.value;
+        if verdict.transient && self.known.is_some() {
+            return None;
+        }
+        self.verdict_counter.record(false);
+        Some(verdict)
+    }
+
+    /// Counts a verdict served from a copy of a [`Caches::cached_verdict`] answer.
+    pub(crate) fn count_verdict_hit(&self) {
+        self.verdict_counter.record(false);
     }
 
     /// The cached verdict for `key`, or `decide`'s (single-flight), recorded as the last
@@ -316,8 +415,10 @@ impl Caches {
             .verdicts
             .get_with(key.clone(), async {
                 loaded.store(true, Ordering::Relaxed);
-                let v = Arc::new(decide.await);
+                let mut v = decide.await;
                 let ttl = if v.is_success { ok_ttl } else { fail_ttl };
+                v.fresh_until = Instant::now().checked_add(ttl);
+                let v = Arc::new(v);
                 if let (Some((known, grace)), false) = (known, v.transient) {
                     let entry = Known {
                         verdict: v.clone(),
@@ -433,11 +534,7 @@ mod tests {
     use super::*;
 
     fn verdict(ok: bool) -> Verdict {
-        Verdict {
-            is_success: ok,
-            reports: vec![],
-            transient: false,
-        }
+        Verdict::new(ok, &[], false)
     }
 
     /// A failed verdict whose cause was transient (registry unreachable).
@@ -446,11 +543,7 @@ mod tests {
             error_reason: "LIST_REFERRERS_FAILURE: cannot list referrers: unreachable".into(),
             ..Default::default()
         };
-        Verdict {
-            is_success: false,
-            reports: vec![report],
-            transient: true,
-        }
+        Verdict::new(false, &[report], true)
     }
 
     fn key(s: &str) -> VerdictKey {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use futures_util::FutureExt as _;
 use imagegate_notation::revocation::{OfflineRevocationChecker, RevocationChecker};
+use imagegate_provider::RenderedJson;
 use tokio::sync::Semaphore;
 
 use crate::cache::{CacheStats, Caches};
@@ -157,7 +159,9 @@ impl Engine {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        static ENGINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let shared = Shared {
+            id: ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             caches: Arc::new(Caches::new(&config.settings.cache, options.metrics.clone())),
             metrics: options.metrics,
             clock: options.clock,
@@ -244,22 +248,65 @@ impl Engine {
         image: &str,
         trace_id: &str,
     ) -> KeyResult<VerifyResult> {
+        let decided = self.decide(namespace, image).await?;
+        executor::result(
+            &self.inner.shared,
+            &decided.verdict,
+            decided.stale.as_ref(),
+            trace_id,
+        )
+    }
+
+    /// Like [`Engine::verify_parts`], answered in the provider's wire form: the result
+    /// object rendered as the provider writes it.
+    pub(crate) async fn verify_rendered(
+        &self,
+        namespace: Option<&str>,
+        image: &str,
+        trace_id: &str,
+    ) -> KeyResult<RenderedJson> {
+        let decided = self.decide(namespace, image).await?;
+        executor::render(
+            &self.inner.shared,
+            &decided.verdict,
+            decided.stale.as_ref(),
+            trace_id,
+        )
+    }
+
+    /// The rendered answer for a key whose verdict is cached, found without waiting for
+    /// anything; `None` when the full pipeline must run ([`Engine::verify_rendered`]).
+    /// Invalid keys are answered here too.
+    pub(crate) fn verify_cached_now(
+        &self,
+        namespace: Option<&str>,
+        image: &str,
+        trace_id: &str,
+    ) -> Option<KeyResult<RenderedJson>> {
+        let state = self.inner.state.load();
+        let shared = &self.inner.shared;
+        // The cache lookup completes at once unless the cache is busy with its housekeeping;
+        // then the full pipeline answers instead.
+        let verdict = executor::cached(shared, &state, namespace, image).now_or_never()?;
+        match verdict {
+            Err(e) => Some(Err(e)),
+            Ok(None) => None,
+            Ok(Some(verdict)) => Some(executor::render(shared, &verdict, None, trace_id)),
+        }
+    }
+
+    /// The verdict for a key under the executor's verification timeout.
+    async fn decide(&self, namespace: Option<&str>, image: &str) -> KeyResult<executor::Decided> {
         let state = self.inner.state.load_full();
         let shared = &self.inner.shared;
         let limit = state.config.executor.verification_timeout;
         // A quarter of the deadline stays free to answer with a stale verdict.
         let budget = limit.saturating_sub(limit / 4);
-        let decided = bounded(
+        bounded(
             limit,
             executor::verify(shared, &state, namespace, image, budget),
         )
-        .await?;
-        Ok(executor::result(
-            shared,
-            &decided.verdict,
-            decided.stale.as_ref(),
-            trace_id,
-        ))
+        .await
     }
 
     /// Resolves one request key to `registry/repository@digest` under the executor's

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 use imagegate_notation::revocation::RevocationChecker;
 use imagegate_oci::{Descriptor, Reference};
+use imagegate_provider::RenderedJson;
 use tokio::sync::Semaphore;
 
-use crate::cache::{Caches, Stale, Verdict, VerdictKey};
+use crate::cache::{Caches, Stale, Verdict, VerdictKey, VerdictKeyRef};
 use crate::clock::Clock;
 use crate::config::{EngineConfig, PolicySpec, Resolved};
 use crate::engine::KeyError;
@@ -21,7 +22,7 @@ use crate::metrics::{MetricsSink, VerifierRunRecord};
 use crate::policy::ReportSummary;
 use crate::ratify_codes::{self, RatifyCode};
 use crate::registry::Registry;
-use crate::report::{VerifierReport, VerifyResult, RESULT_VERSION};
+use crate::report::{render_result, VerifierReport, VerifyResult, RESULT_VERSION};
 use crate::verifier::{content_key, Subject, Verifier, VerifyEnv};
 
 /// One configuration generation with its registry clients.
@@ -60,6 +61,8 @@ impl State {
 
 /// What lives across generations.
 pub(crate) struct Shared {
+    /// Unique per engine in this process (keys per-thread memos of its verdicts).
+    pub(crate) id: u64,
     pub(crate) caches: Arc<Caches>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) revocation: Arc<dyn RevocationChecker>,
@@ -120,6 +123,308 @@ pub(crate) async fn verify(
     })
 }
 
+/// The warm path: the verdict for a digest reference when the cache holds one that is served
+/// as it is, found without building the verification pipeline; `Ok(None)` when the full
+/// pipeline ([`verify`]) must run. Keys are checked exactly as [`verify`] checks them first,
+/// and the verdict is looked up under the same key.
+pub(crate) async fn cached(
+    shared: &Shared,
+    state: &State,
+    namespace: Option<&str>,
+    image: &str,
+) -> Result<Option<Arc<Verdict>>, KeyError> {
+    let scope = subjects::Scope {
+        engine: shared.id,
+        generation: state.generation,
+        namespace,
+    };
+    if let Some(verdict) = subjects::recent_verdict(image, &scope, std::time::Instant::now()) {
+        // Served under this generation before, so its key and components were fine.
+        shared.caches.count_verdict_hit();
+        return Ok(Some(verdict));
+    }
+    let Some(subject) = subjects::digest_subject(image)? else {
+        // A tag is resolved through the tag cache first: the full pipeline does that.
+        check_components(&state.config.resolve(namespace))?;
+        return Ok(None);
+    };
+    check_components(&state.config.resolve(namespace))?;
+    let key = VerdictKeyRef {
+        namespace,
+        subject: &subject.name,
+        digest: subject.digest(),
+        generation: state.generation,
+    };
+    let verdict = shared.caches.cached_verdict(&key).await;
+    if let Some(verdict) = &verdict {
+        subjects::remember_verdict(image, &scope, verdict);
+    }
+    Ok(verdict)
+}
+
+/// The subjects of recently seen digest references, remembered per thread: parsing and
+/// normalising a reference costs more than the rest of a cached answer, and Gatekeeper
+/// asks about the same images again and again. A pure function of the key text, so an entry
+/// is never stale; 64 direct-mapped slots per thread bound the memory.
+///
+/// With a subject, the verdict last served for it from the verdict cache is remembered
+/// too, with the engine, configuration generation and namespace it was served under, until
+/// its cache entry's TTL ends ([`Verdict::fresh_until`]): a copy of a cached verdict, served
+/// only while the cache itself would serve it, without the cache's hashing and bookkeeping.
+mod subjects {
+    use std::cell::RefCell;
+    use std::fmt::Write as _;
+    use std::sync::Arc;
+
+    use crate::cache::Verdict;
+    use crate::engine::KeyError;
+
+    const SLOTS: usize = 64;
+
+    /// Whom a remembered verdict was served to.
+    #[derive(Debug)]
+    pub(in crate::executor) struct Scope<'a> {
+        /// The engine ([`super::Shared::id`]).
+        pub(in crate::executor) engine: u64,
+        /// The configuration generation.
+        pub(in crate::executor) generation: u64,
+        /// The request's namespace.
+        pub(in crate::executor) namespace: Option<&'a str>,
+    }
+
+    /// A verdict served for a slot's image, with the [`Scope`] it was served under.
+    #[derive(Clone, Debug)]
+    struct Served {
+        engine: u64,
+        generation: u64,
+        namespace: Option<Box<str>>,
+        verdict: Arc<Verdict>,
+        fresh_until: std::time::Instant,
+    }
+
+    impl Served {
+        fn serves(&self, scope: &Scope<'_>) -> bool {
+            self.engine == scope.engine
+                && self.generation == scope.generation
+                && self.namespace.as_deref() == scope.namespace
+        }
+    }
+
+    /// A digest reference's subject as [`super::subject`] names it.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub(super) struct DigestSubject {
+        /// `registry/repository[:tag]@digest`.
+        pub(super) name: Arc<str>,
+        /// Where the digest starts in `name`.
+        digest_at: usize,
+    }
+
+    impl DigestSubject {
+        /// The digest (`sha256:…`).
+        pub(super) fn digest(&self) -> &str {
+            self.name.get(self.digest_at..).unwrap_or_default()
+        }
+    }
+
+    /// One remembered image: its text, its subject, the verdict last served for it.
+    #[derive(Clone, Debug)]
+    struct Entry {
+        image: Box<str>,
+        subject: DigestSubject,
+        served: Option<Served>,
+    }
+
+    type Slot = Option<Entry>;
+
+    /// The verdict remembered for `image` under `scope` if its cache entry is still fresh at
+    /// `now`.
+    pub(in crate::executor) fn recent_verdict(
+        image: &str,
+        scope: &Scope<'_>,
+        now: std::time::Instant,
+    ) -> Option<Arc<Verdict>> {
+        let slot = slot_of(image);
+        MEMO.with(|memo| {
+            let memo = memo.borrow();
+            let entry = memo.get(slot)?.as_ref()?;
+            let served = entry.served.as_ref()?;
+            (*entry.image == *image && served.serves(scope) && now < served.fresh_until)
+                .then(|| served.verdict.clone())
+        })
+    }
+
+    /// Remembers `verdict`, just served from the verdict cache for `image` under `scope`.
+    pub(in crate::executor) fn remember_verdict(
+        image: &str,
+        scope: &Scope<'_>,
+        verdict: &Arc<Verdict>,
+    ) {
+        let Some(fresh_until) = verdict.fresh_until else {
+            return;
+        };
+        let slot = slot_of(image);
+        MEMO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let Some(Some(entry)) = memo.get_mut(slot) else {
+                return;
+            };
+            if *entry.image == *image {
+                entry.served = Some(Served {
+                    engine: scope.engine,
+                    generation: scope.generation,
+                    namespace: scope.namespace.map(Box::from),
+                    verdict: verdict.clone(),
+                    fresh_until,
+                });
+            }
+        });
+    }
+
+    thread_local! {
+        static MEMO: RefCell<Vec<Slot>> = RefCell::new(vec![None; SLOTS]);
+    }
+
+    /// The subject of `image` if it is a digest reference, `None` for a tag reference, the
+    /// parse error for an invalid one (as [`super::verify`] reports it).
+    pub(super) fn digest_subject(image: &str) -> Result<Option<DigestSubject>, KeyError> {
+        let slot = slot_of(image);
+        let known = MEMO.with(|memo| {
+            let memo = memo.borrow();
+            match memo.get(slot) {
+                Some(Some(entry)) if *entry.image == *image => Some(entry.subject.clone()),
+                _ => None,
+            }
+        });
+        if known.is_some() {
+            return Ok(known);
+        }
+        let reference = super::parse(image)?;
+        let Some(digest) = reference.digest.as_deref() else {
+            return Ok(None);
+        };
+        let mut name = String::with_capacity(image.len() + 32);
+        let _ = write!(name, "{reference}");
+        let digest_at = name.len().saturating_sub(digest.len());
+        let subject = DigestSubject {
+            name: Arc::from(name),
+            digest_at,
+        };
+        MEMO.with(|memo| {
+            if let Some(entry) = memo.borrow_mut().get_mut(slot) {
+                *entry = Some(Entry {
+                    image: Box::from(image),
+                    subject: subject.clone(),
+                    served: None,
+                });
+            }
+        });
+        Ok(Some(subject))
+    }
+
+    /// The slot of `image`: its length and last bytes (a digest's tail for digest keys).
+    fn slot_of(image: &str) -> usize {
+        let bytes = image.as_bytes();
+        let tail = bytes
+            .get(bytes.len().saturating_sub(8)..)
+            .unwrap_or_default();
+        let hash = tail.iter().fold(bytes.len() as u64, |h, &b| {
+            h.wrapping_mul(0x100_0000_01b3).wrapping_add(u64::from(b))
+        });
+        (hash % SLOTS as u64) as usize
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        const D: &str = "sha256:b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9";
+
+        #[test]
+        fn names_subjects_like_the_pipeline_and_remembers_them() {
+            for image in [
+                format!("registry.test/app@{D}"),
+                format!("nginx@{D}"),
+                format!("localhost:5000/a/b:v1@{D}"),
+            ] {
+                let reference = imagegate_oci::Reference::parse(&image).unwrap();
+                for _ in 0..2 {
+                    let subject = digest_subject(&image).unwrap().unwrap();
+                    assert_eq!(&*subject.name, reference.to_string());
+                    assert_eq!(subject.digest(), D);
+                }
+            }
+            assert_eq!(digest_subject("registry.test/app:v1").unwrap(), None);
+            assert!(digest_subject("Registry.test/UPPER@sha256:00").is_err());
+        }
+
+        #[test]
+        fn remembered_verdicts_serve_only_their_scope_and_only_while_fresh() {
+            let image = format!("registry.test/remembered@{D}");
+            let now = std::time::Instant::now();
+            let mut verdict = Verdict::new(true, &[], false);
+            verdict.fresh_until = Some(now + std::time::Duration::from_secs(10));
+            let verdict = Arc::new(verdict);
+            let scope = Scope {
+                engine: 7,
+                generation: 2,
+                namespace: Some("team-a"),
+            };
+            // Nothing is remembered for an image whose subject was never named.
+            remember_verdict(&image, &scope, &verdict);
+            assert!(recent_verdict(&image, &scope, now).is_none());
+            digest_subject(&image).unwrap().unwrap();
+            remember_verdict(&image, &scope, &verdict);
+            assert!(recent_verdict(&image, &scope, now).is_some());
+            let later = now + std::time::Duration::from_secs(10);
+            assert!(recent_verdict(&image, &scope, later).is_none(), "expired");
+            for other in [
+                Scope { engine: 8, ..scope },
+                Scope {
+                    generation: 3,
+                    ..scope
+                },
+                Scope {
+                    namespace: None,
+                    ..scope
+                },
+                Scope {
+                    namespace: Some("team-b"),
+                    ..scope
+                },
+            ] {
+                assert!(recent_verdict(&image, &other, now).is_none(), "{other:?}");
+            }
+            // A verdict never cached (no TTL) is not remembered.
+            let uncached = Arc::new(Verdict::new(true, &[], false));
+            let other = Scope {
+                generation: 9,
+                ..scope
+            };
+            remember_verdict(&image, &other, &uncached);
+            assert!(recent_verdict(&image, &other, now).is_none());
+            // Naming the same subject again keeps it; another image in the slot replaces it.
+            digest_subject(&image).unwrap().unwrap();
+            assert!(recent_verdict(&image, &scope, now).is_some());
+            let rival = format!("registry.test/rivalrival@{D}");
+            assert_eq!(slot_of(&rival), slot_of(&image));
+            digest_subject(&rival).unwrap().unwrap();
+            assert!(recent_verdict(&image, &scope, now).is_none());
+        }
+
+        #[test]
+        fn colliding_slots_never_mix_keys_up() {
+            // Same length and same tail: the same slot, told apart by the full text.
+            let a = format!("registry.test/aa@{D}");
+            let b = format!("registry.test/bb@{D}");
+            assert_eq!(slot_of(&a), slot_of(&b));
+            for image in [&a, &b, &a, &b] {
+                let subject = digest_subject(image).unwrap().unwrap();
+                assert_eq!(&*subject.name, image.as_str());
+            }
+        }
+    }
+}
+
 /// Resolves `image` to `registry/repository@digest` (digest references pass through
 /// unchanged, without a registry call).
 pub(crate) async fn mutate(
@@ -148,22 +453,54 @@ pub(crate) fn result(
     verdict: &Verdict,
     stale: Option<&Stale>,
     trace_id: &str,
-) -> VerifyResult {
+) -> Result<VerifyResult, KeyError> {
     let timestamp = crate::clock::rfc3339_nano(shared.clock.now());
-    let mut verifier_reports = verdict.reports.clone();
+    let mut verifier_reports = verdict.reports.reports().map_err(|e| {
+        KeyError::new(
+            RatifyCode::ExecutorFailure,
+            format!("cannot read the verdict's reports back ({e}); report this as a bug"),
+        )
+    })?;
     if let Some(stale) = stale {
         let suffix = stale_suffix(stale);
         for r in &mut verifier_reports {
             r.message.push_str(&suffix);
         }
     }
-    VerifyResult {
+    Ok(VerifyResult {
         version: RESULT_VERSION.to_owned(),
         is_success: verdict.is_success,
         verifier_reports,
         trace_id: trace_id.to_owned(),
         timestamp,
+    })
+}
+
+/// The result object for a verdict as the provider writes it: byte for byte the
+/// serialisation of [`result`], spliced from the verdict's rendered reports unless it is
+/// stale (rare: then built through [`result`]).
+pub(crate) fn render(
+    shared: &Shared,
+    verdict: &Verdict,
+    stale: Option<&Stale>,
+    trace_id: &str,
+) -> Result<RenderedJson, KeyError> {
+    if stale.is_some() {
+        let result = result(shared, verdict, stale, trace_id)?;
+        let value = serde_json::to_value(&result).map_err(|e| {
+            KeyError::new(
+                RatifyCode::ExecutorFailure,
+                format!("cannot render the result ({e}); report this as a bug"),
+            )
+        })?;
+        return Ok(RenderedJson::from_value(&value));
     }
+    Ok(render_result(
+        verdict.is_success,
+        &verdict.reports,
+        trace_id,
+        shared.clock.now(),
+    ))
 }
 
 /// The marker appended to the `message` of every report of a stale verdict; starts with
@@ -241,10 +578,8 @@ async fn decide(
     subject: &Subject,
     namespace: Option<&str>,
 ) -> Verdict {
-    let fail = |reason: String, transient: bool| Verdict {
-        is_success: false,
-        reports: vec![subject_failure(subject, reason)],
-        transient,
+    let fail = |reason: String, transient: bool| {
+        Verdict::new(false, &[subject_failure(subject, reason)], transient)
     };
     let Some(store) = resolved.stores.first() else {
         return fail(RatifyCode::ConfigInvalid.with("no store"), false);
@@ -330,11 +665,7 @@ async fn decide(
             ),
         );
         r.message = format!("failed to verify artifact: {}", subject.display);
-        return Verdict {
-            is_success: false,
-            reports: vec![r],
-            transient: false,
-        };
+        return Verdict::new(false, &[r], false);
     }
     let summaries: Vec<ReportSummary<'_>> = reports
         .iter()
@@ -347,11 +678,11 @@ async fn decide(
         Some(PolicySpec::Config(p)) => p.decide(&summaries),
         None => false,
     };
-    Verdict {
+    Verdict::new(
         is_success,
-        reports,
-        transient: !is_success && env.saw_transient_failure(),
-    }
+        &reports,
+        !is_success && env.saw_transient_failure(),
+    )
 }
 
 /// A failed report about the subject as a whole (no verifier attribution), as Ratify's
@@ -363,5 +694,63 @@ fn subject_failure(subject: &Subject, reason: String) -> VerifierReport {
         message: format!("failed to verify artifact: {}", subject.display),
         error_reason: reason,
         ..VerifierReport::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::config::CacheSettings;
+
+    fn shared() -> Shared {
+        Shared {
+            id: u64::MAX,
+            caches: Arc::new(Caches::new(&CacheSettings::default(), None)),
+            clock: Arc::new(FixedClock(time::macros::datetime!(
+                2025-05-01 10:00:00.1234 UTC
+            ))),
+            revocation: Arc::new(imagegate_notation::revocation::OfflineRevocationChecker),
+            cpu: Arc::new(Semaphore::new(1)),
+            metrics: None,
+        }
+    }
+
+    fn reports() -> Vec<VerifierReport> {
+        let mut ok = VerifierReport::for_verifier("verifier-notation", "notation");
+        ok.subject = "registry.test/app@sha256:aa".into();
+        ok.is_success = true;
+        ok.message = "Notation signature verification success".into();
+        ok.extensions = Some(serde_json::json!({"Issuer": "CN=i", "SN": "CN=\"s\""}));
+        let failed = VerifierReport {
+            message: "failed\n".into(),
+            error_reason: "LIST_REFERRERS_FAILURE: unreachable".into(),
+            ..VerifierReport::default()
+        };
+        vec![ok, failed]
+    }
+
+    /// The provider's answer is what serialising the result object gave before: fresh
+    /// (spliced) and stale (marked messages) alike, for any trace ID.
+    #[test]
+    fn rendered_answers_equal_the_serialised_result() {
+        let shared = shared();
+        let stale = Stale {
+            past_ttl: std::time::Duration::from_secs(42),
+            cause: "LIST_REFERRERS_FAILURE: registry unreachable".into(),
+        };
+        for (is_success, reports) in [(true, reports()), (false, reports()), (false, vec![])] {
+            let verdict = Verdict::new(is_success, &reports, false);
+            for trace_id in ["6d3c1c9e", "odd \"trace\" \\ \u{1}", ""] {
+                for stale in [None, Some(&stale)] {
+                    let result = result(&shared, &verdict, stale, trace_id).unwrap();
+                    let want = serde_json::to_value(&result).unwrap().to_string();
+                    let got = render(&shared, &verdict, stale, trace_id).unwrap();
+                    assert_eq!(got.as_str(), want);
+                    let marked = got.as_str().contains(crate::STALE_MARKER);
+                    assert_eq!(marked, stale.is_some() && !reports.is_empty());
+                }
+            }
+        }
     }
 }

@@ -4,9 +4,11 @@
 //! future at its deadline) and writes the Gatekeeper response; the engine decides each key.
 
 use futures_util::future::BoxFuture;
-use imagegate_provider::{KeyContext, KeyHandler, KeyOutcome, Metrics, RequestKey, VerifierRun};
+use imagegate_provider::{
+    KeyContext, KeyHandler, KeyOutcome, Metrics, RenderedJson, RequestKey, VerifierRun,
+};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, KeyResult};
 use crate::metrics::{MetricsSink, VerifierRunRecord};
 
 /// Records into the provider's Prometheus metrics: `imagegate` cache counters, Ratify's
@@ -40,14 +42,16 @@ impl KeyHandler for Engine {
         let engine = self.clone();
         Box::pin(async move {
             let result = engine
-                .verify_parts(key.namespace.as_deref(), &key.image, &ctx.trace_id)
+                .verify_rendered(key.namespace.as_deref(), &key.image, &ctx.trace_id)
                 .await;
-            match result.map(serde_json::to_value) {
-                Ok(Ok(value)) => KeyOutcome::Value(value),
-                Ok(Err(e)) => KeyOutcome::Error(format!("DATA_ENCODING_FAILURE: {e}")),
-                Err(e) => KeyOutcome::Error(e.to_string()),
-            }
+            outcome(result)
         })
+    }
+
+    /// A cached verdict answers at once, before a permit, a timer or a boxed future.
+    fn verify_ready(&self, key: &RequestKey, trace_id: &str) -> Option<KeyOutcome> {
+        self.verify_cached_now(key.namespace.as_deref(), &key.image, trace_id)
+            .map(outcome)
     }
 
     fn mutate(&self, key: RequestKey, _ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {
@@ -65,5 +69,12 @@ impl KeyHandler for Engine {
 
     fn ready(&self) -> bool {
         Engine::ready(self)
+    }
+}
+
+fn outcome(result: KeyResult<RenderedJson>) -> KeyOutcome {
+    match result {
+        Ok(rendered) => KeyOutcome::Rendered(rendered),
+        Err(e) => KeyOutcome::Error(e.to_string()),
     }
 }

@@ -2,8 +2,16 @@
 //!
 //! Field names, `omitempty` behaviour and the `traceID` spelling follow Ratify v1
 //! (`httpserver/types.go`, `pkg/verifier/result.go`).
+//!
+//! On the wire the result is written as `serde_json` writes a [`VerifyResult`] turned into a
+//! `serde_json::Value`: compact, object keys in sorted order. A cached verdict keeps its
+//! reports in that form ([`RenderedReports`]), and each answer splices the per-request
+//! `traceID` and `timestamp` around them ([`render_result`]) instead of building and
+//! serialising a value tree per request.
 
+use imagegate_provider::{push_json_string, RenderedJson};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 /// The result version produced under the config policy.
 pub const RESULT_VERSION: &str = "0.2.0";
@@ -84,9 +92,197 @@ impl VerifierReport {
     }
 }
 
+/// A verdict's reports rendered once: the JSON array written as `verifierReports`, exactly
+/// as it is written inside a rendered [`VerifyResult`]; empty text when there are none
+/// (`verifierReports` is then omitted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RenderedReports(Box<str>);
+
+impl RenderedReports {
+    /// Renders `reports`.
+    pub(crate) fn render(reports: &[VerifierReport]) -> Result<Self, serde_json::Error> {
+        if reports.is_empty() {
+            return Ok(Self::default());
+        }
+        let value = serde_json::to_value(reports)?;
+        Ok(Self(value.to_string().into_boxed_str()))
+    }
+
+    /// The reports again (the stale marking, `imagegate verify`, and tests).
+    pub(crate) fn reports(&self) -> Result<Vec<VerifierReport>, serde_json::Error> {
+        if self.0.is_empty() {
+            return Ok(Vec::new());
+        }
+        serde_json::from_str(&self.0)
+    }
+
+    /// The JSON array, or empty text when there are no reports.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The result object for a verdict, byte for byte what `serde_json` writes for the
+/// [`VerifyResult`] with these fields turned into a `serde_json::Value` (keys sorted,
+/// `traceID` and `verifierReports` omitted when empty), stamped `at`.
+pub(crate) fn render_result(
+    is_success: bool,
+    reports: &RenderedReports,
+    trace_id: &str,
+    at: OffsetDateTime,
+) -> RenderedJson {
+    let reports = reports.as_str();
+    let mut out = String::with_capacity(128 + reports.len() + trace_id.len());
+    out.push_str(if is_success {
+        r#"{"isSuccess":true"#
+    } else {
+        r#"{"isSuccess":false"#
+    });
+    out.push_str(r#","timestamp":""#);
+    push_rfc3339_nano(&mut out, at);
+    out.push('"');
+    if !trace_id.is_empty() {
+        out.push_str(r#","traceID":"#);
+        push_json_string(&mut out, trace_id);
+    }
+    if !reports.is_empty() {
+        out.push_str(r#","verifierReports":"#);
+        out.push_str(reports);
+    }
+    out.push_str(r#","version":"#);
+    push_json_string(&mut out, RESULT_VERSION);
+    out.push('}');
+    RenderedJson::from_rendered(out)
+}
+
+/// Appends `t` as [`crate::clock::rfc3339_nano`] formats it (Go's `RFC3339Nano` in UTC),
+/// without the intermediate string: `2025-05-01T10:00:00.1234Z`.
+fn push_rfc3339_nano(out: &mut String, t: OffsetDateTime) {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let Ok(year) = u32::try_from(t.year()) else {
+        out.push_str(&crate::clock::rfc3339_nano(t));
+        return;
+    };
+    if year > 9999 {
+        out.push_str(&crate::clock::rfc3339_nano(t));
+        return;
+    }
+    push_digits(out, year, 4);
+    out.push('-');
+    push_digits(out, u32::from(u8::from(t.month())), 2);
+    out.push('-');
+    push_digits(out, u32::from(t.day()), 2);
+    out.push('T');
+    push_digits(out, u32::from(t.hour()), 2);
+    out.push(':');
+    push_digits(out, u32::from(t.minute()), 2);
+    out.push(':');
+    push_digits(out, u32::from(t.second()), 2);
+    let mut nanos = t.nanosecond();
+    if nanos > 0 {
+        let mut width = 9;
+        while nanos % 10 == 0 {
+            nanos /= 10;
+            width -= 1;
+        }
+        out.push('.');
+        push_digits(out, nanos, width);
+    }
+    out.push('Z');
+}
+
+/// Appends the last `width` decimal digits of `value`, zero-padded.
+fn push_digits(out: &mut String, value: u32, width: u32) {
+    for i in (0..width).rev() {
+        let digit = (value / 10u32.pow(i)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A notation success report with extensions, and a subject failure, with text that needs
+    /// escaping.
+    fn reports() -> Vec<VerifierReport> {
+        let mut ok = VerifierReport::for_verifier("verifier-notation", "notation");
+        ok.subject = "registry.test/app@sha256:aa".into();
+        ok.is_success = true;
+        ok.reference_digest = "sha256:bb".into();
+        ok.artifact_type = "application/vnd.cncf.notary.signature".into();
+        ok.message = "Notation signature verification success".into();
+        ok.extensions = Some(serde_json::json!({"SN": "CN=s,O=\"Q\"", "Issuer": "CN=ü"}));
+        let failed = VerifierReport {
+            subject: "registry.test/app@sha256:aa".into(),
+            message: "failed to verify artifact: a\\b\n\u{1}".into(),
+            error_reason: "LIST_REFERRERS_FAILURE: \"x\"\t\u{7f}".into(),
+            remediation: "retry".into(),
+            nested_results: vec![VerifierReport::for_verifier("n", "t")],
+            ..VerifierReport::default()
+        };
+        vec![ok, failed]
+    }
+
+    fn at() -> OffsetDateTime {
+        time::macros::datetime!(2025-05-01 12:00:00.123456789 +02:00)
+    }
+
+    #[test]
+    fn timestamps_match_the_clock_format() {
+        let base = time::macros::datetime!(2025-05-01 10:00:00 UTC);
+        let mut cases = vec![
+            time::macros::datetime!(0000-01-01 00:00:00 UTC),
+            time::macros::datetime!(9999-12-31 23:59:59.999999999 UTC),
+            time::macros::datetime!(2025-05-01 12:00:00 +02:00),
+            time::macros::datetime!(1999-12-31 23:00:00.5 -01:30),
+        ];
+        for nanos in [
+            1,
+            10,
+            100,
+            120,
+            123_456_789,
+            100_000_000,
+            999_999_999,
+            5_000,
+        ] {
+            cases.push(base + time::Duration::nanoseconds(nanos));
+        }
+        for seconds in [59, 3_599, 86_399, 31_622_400] {
+            cases.push(base + time::Duration::seconds(seconds));
+        }
+        for t in cases {
+            let mut out = String::new();
+            push_rfc3339_nano(&mut out, t);
+            assert_eq!(out, crate::clock::rfc3339_nano(t), "{t}");
+        }
+    }
+
+    /// Today's wire form: the result turned into a value, then serialised.
+    fn reference(result: &VerifyResult) -> String {
+        serde_json::to_string(&serde_json::to_value(result).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn rendered_result_is_byte_identical_to_the_value_path() {
+        let odd_trace = "t\"r\\a\u{1}c\u{e9}";
+        for (is_success, reports) in [(true, reports()), (false, reports()), (false, vec![])] {
+            let rendered = RenderedReports::render(&reports).unwrap();
+            assert_eq!(rendered.reports().unwrap(), reports, "lossless");
+            for trace_id in ["6d3c1c9e-0000-4000-8000-000000000000", odd_trace, ""] {
+                let result = VerifyResult {
+                    version: RESULT_VERSION.into(),
+                    is_success,
+                    verifier_reports: reports.clone(),
+                    trace_id: trace_id.into(),
+                    timestamp: crate::clock::rfc3339_nano(at()),
+                };
+                let spliced = render_result(is_success, &rendered, trace_id, at());
+                assert_eq!(spliced.as_str(), reference(&result));
+            }
+        }
+    }
 
     #[test]
     fn omits_empty_fields_and_spells_trace_id() {

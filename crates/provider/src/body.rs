@@ -1,14 +1,46 @@
 //! Reading a request body within bounds: JSON content type, size limit, read deadline.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use actix_web::http::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::web::{Bytes, BytesMut, Payload};
 use futures_util::StreamExt as _;
+use serde::Deserialize;
+use tokio::time::Instant;
 
 use crate::duration::go_duration;
+use crate::ready::ready_or_timeout_at;
 use crate::rescue::RequestError;
-use crate::wire::ProviderRequest;
+
+/// What the provider reads of a `ProviderRequest` ([`crate::wire::ProviderRequest`]), borrowing
+/// from the body where it can.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+pub(crate) struct RequestView<'a> {
+    /// `apiVersion`, if given.
+    #[serde(rename = "apiVersion", default, borrow)]
+    pub(crate) api_version: Option<Cow<'a, str>>,
+    /// `kind`, if given.
+    #[serde(default, borrow)]
+    pub(crate) kind: Option<Cow<'a, str>>,
+    /// `request.keys`; empty when either is absent.
+    #[serde(default, rename = "request", deserialize_with = "keys_of")]
+    pub(crate) keys: Vec<String>,
+}
+
+/// The `request` object; only `keys` is read.
+#[derive(Deserialize)]
+#[serde(rename = "RequestBody")]
+struct BodyView {
+    #[serde(default)]
+    keys: Option<Vec<String>>,
+}
+
+/// `request.keys`, absent or `null` at either level meaning none.
+fn keys_of<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let body = Option::<BodyView>::deserialize(d)?;
+    Ok(body.and_then(|b| b.keys).unwrap_or_default())
+}
 
 /// Checks that `Content-Type` is `application/json` (parameters such as `charset` allowed).
 pub(crate) fn check_content_type(headers: &HeaderMap) -> Result<(), RequestError> {
@@ -63,7 +95,8 @@ pub(crate) async fn read_bounded(
         }
         Ok(())
     };
-    match tokio::time::timeout(timeout, read).await {
+    // A body that has already arrived is read without arming the timer.
+    match ready_or_timeout_at(Instant::now() + timeout, read).await {
         Ok(result) => result.map(|()| body.freeze()),
         Err(_) => Err(RequestError::BodyTimeout {
             timeout: go_duration(timeout),
@@ -73,7 +106,11 @@ pub(crate) async fn read_bounded(
 
 /// Parses a `ProviderRequest`, which must be a JSON object (serde would also accept an array
 /// of field values).
-pub(crate) fn parse_request(body: &[u8]) -> Result<ProviderRequest, RequestError> {
+pub(crate) fn parse_request(body: &[u8]) -> Result<RequestView<'_>, RequestError> {
+    // What Gatekeeper sends is read without the general parser.
+    if let Some(view) = crate::scan::scan_request(body) {
+        return Ok(view);
+    }
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
         return serde_json::from_slice(body).map_err(|err| RequestError::from_json(&err));
@@ -102,7 +139,21 @@ mod tests {
     #[test]
     fn request_must_be_a_json_object() {
         let ok = parse_request(br#" {"request":{"keys":["a"]}}"#).unwrap();
-        assert_eq!(ok.request.and_then(|r| r.keys), Some(vec!["a".to_owned()]));
+        assert_eq!(ok.keys, vec!["a".to_owned()]);
+        let full = parse_request(
+            br#"{"apiVersion":"externaldata.gatekeeper.sh/v1beta1","kind":"Provider\u0052equest",
+                 "request":{"keys":["a","[ns]b\n"],"future":1},"extra":true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            full.api_version.as_deref(),
+            Some("externaldata.gatekeeper.sh/v1beta1")
+        );
+        assert_eq!(full.kind.as_deref(), Some("ProviderRequest"));
+        assert_eq!(full.keys, vec!["a".to_owned(), "[ns]b\n".to_owned()]);
+        for empty in [&br#"{}"#[..], br#"{"request":null}"#, br#"{"request":{}}"#] {
+            assert_eq!(parse_request(empty).unwrap().keys, Vec::<String>::new());
+        }
         for (body, code) in [
             (&b"[]"[..], "WRONG_SHAPE"),
             (b"[null,null,{\"keys\":[\"a\"]}]", "WRONG_SHAPE"),

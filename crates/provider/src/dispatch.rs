@@ -6,7 +6,8 @@
 //! per-key error and its work is cancelled (its future is dropped); the other keys are
 //! unaffected. Engine futures are polled in place on the HTTP worker that received the request
 //! (no task hop on the hot path), with unwinding caught so that a panic becomes that key's
-//! error.
+//! error. A key the handler can answer at once ([`KeyHandler::verify_ready`], a cached
+//! verdict) takes no permit and arms no timer.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -14,7 +15,6 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use futures_util::FutureExt as _;
-use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -22,7 +22,8 @@ use crate::config::{Concurrency, Deadlines};
 use crate::duration::go_duration;
 use crate::handler::{KeyContext, KeyHandler, KeyOutcome};
 use crate::key::RequestKey;
-use crate::wire::{echo_key, Item};
+use crate::ready::ready_or_timeout_at;
+use crate::wire::{Answer, AnswerValue};
 
 /// Which endpoint a request came to.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -86,52 +87,70 @@ impl Dispatcher {
         }
     }
 
-    /// One item per key, in the order of `keys`.
+    /// One answer per key, in the order of `keys`.
     pub(crate) async fn run(
         &self,
         op: Operation,
         keys: Vec<String>,
         trace_id: &str,
         arrived: Instant,
-    ) -> Vec<Item> {
+    ) -> Vec<Answer> {
         let timeout = self.deadline(op);
         let deadline = arrived + timeout;
         let local = Semaphore::new(self.per_request);
-        let items = keys.into_iter().map(|raw| {
-            let ctx = KeyContext {
-                trace_id: trace_id.to_owned(),
-                deadline,
-            };
-            let local = &local;
-            async move {
-                let outcome = match RequestKey::parse(&raw, self.max_key_bytes) {
-                    Err(err) => KeyOutcome::Error(err.to_string()),
-                    Ok(key) => self.decide(op, key, ctx, local, timeout).await,
-                };
-                item(op, &raw, outcome)
+        let slot = Slot {
+            op,
+            trace_id,
+            deadline,
+            timeout,
+            local: &local,
+        };
+        if keys.len() == 1 {
+            let mut answers = Vec::with_capacity(1);
+            for raw in keys {
+                answers.push(self.answer(&slot, raw).await);
             }
-        });
-        join_all(items).await
+            return answers;
+        }
+        join_all(keys.into_iter().map(|raw| self.answer(&slot, raw))).await
     }
 
-    async fn decide(
-        &self,
-        op: Operation,
-        key: RequestKey,
-        ctx: KeyContext,
-        local: &Semaphore,
-        timeout: Duration,
-    ) -> KeyOutcome {
-        let deadline = ctx.deadline;
+    /// The answer for one raw key.
+    async fn answer(&self, slot: &Slot<'_>, raw: String) -> Answer {
+        let (raw, outcome) = match RequestKey::parse_owned(raw, self.max_key_bytes) {
+            Err((err, raw)) => (raw, KeyOutcome::Error(err.to_string())),
+            Ok(key) => match self.ready(slot.op, &key, slot.trace_id) {
+                Some(outcome) => (key.raw, outcome),
+                None => (key.raw.clone(), self.decide(slot, key).await),
+            },
+        };
+        answer(slot.op, raw, outcome)
+    }
+
+    /// The handler's immediate answer, if it has one; a panic becomes the key's error.
+    fn ready(&self, op: Operation, key: &RequestKey, trace_id: &str) -> Option<KeyOutcome> {
+        if op != Operation::Verify {
+            return None;
+        }
+        let handler = &self.handler;
+        std::panic::catch_unwind(AssertUnwindSafe(|| handler.verify_ready(key, trace_id)))
+            .unwrap_or_else(|_| Some(executor_failure("the key handler panicked")))
+    }
+
+    async fn decide(&self, slot: &Slot<'_>, key: RequestKey) -> KeyOutcome {
+        let ctx = KeyContext {
+            trace_id: slot.trace_id.to_owned(),
+            deadline: slot.deadline,
+        };
         let work = async {
             // Request permit first: a large request must not hold global permits it cannot use.
-            let Ok(_local) = local.acquire().await else {
+            let Ok(_local) = slot.local.acquire().await else {
                 return Err("the request's key pool closed");
             };
             let Ok(_global) = self.global.acquire().await else {
                 return Err("the provider's key pool closed");
             };
-            let future = match op {
+            let future = match slot.op {
                 Operation::Verify => self.handler.verify(key, ctx),
                 Operation::Mutate => self.handler.mutate(key, ctx),
             };
@@ -141,75 +160,94 @@ impl Dispatcher {
                 .await
                 .map_err(|_| "the key handler panicked")
         };
-        match tokio::time::timeout_at(deadline, work).await {
+        match ready_or_timeout_at(slot.deadline, work).await {
             Ok(Ok(outcome)) => outcome,
-            Ok(Err(reason)) => {
-                tracing::error!(reason, "key handler failed");
-                KeyOutcome::Error(format!(
-                    "EXECUTOR_FAILURE: {reason}; retry, and report the trace ID if it persists"
-                ))
-            }
+            Ok(Err(reason)) => executor_failure(reason),
             Err(_) => KeyOutcome::Error(format!(
                 "operation timed out after duration {}",
-                go_duration(timeout)
+                go_duration(slot.timeout)
             )),
         }
     }
 }
 
-/// The wire item for `raw`: on mutate, an error item also carries the key as its value, as
+/// What every key of one request shares.
+struct Slot<'a> {
+    op: Operation,
+    trace_id: &'a str,
+    deadline: Instant,
+    timeout: Duration,
+    local: &'a Semaphore,
+}
+
+/// A key whose handler failed: logged, and answered with `EXECUTOR_FAILURE`.
+fn executor_failure(reason: &str) -> KeyOutcome {
+    tracing::error!(reason, "key handler failed");
+    KeyOutcome::Error(format!(
+        "EXECUTOR_FAILURE: {reason}; retry, and report the trace ID if it persists"
+    ))
+}
+
+/// The answer for `raw`: on mutate, an error item also carries the key as its value, as
 /// Ratify does.
-fn item(op: Operation, raw: &str, outcome: KeyOutcome) -> Item {
-    let key = echo_key(raw);
-    match (op, outcome) {
-        (_, KeyOutcome::Value(value)) => Item {
-            key,
-            value: Some(value),
-            error: None,
-        },
-        (Operation::Verify, KeyOutcome::Error(error)) => Item {
-            key,
-            value: None,
-            error: Some(error),
-        },
-        (Operation::Mutate, KeyOutcome::Error(error)) => Item {
-            value: Some(Value::String(key.clone())),
-            key,
-            error: Some(error),
-        },
+fn answer(op: Operation, raw_key: String, outcome: KeyOutcome) -> Answer {
+    let (value, error) = match (op, outcome) {
+        (_, KeyOutcome::Value(value)) => (Some(AnswerValue::Value(value)), None),
+        (_, KeyOutcome::Rendered(rendered)) => (Some(AnswerValue::Rendered(rendered)), None),
+        (Operation::Verify, KeyOutcome::Error(error)) => (None, Some(error)),
+        (Operation::Mutate, KeyOutcome::Error(error)) => (Some(AnswerValue::EchoKey), Some(error)),
+    };
+    Answer {
+        raw_key,
+        value,
+        error,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::RenderedJson;
     use serde_json::json;
 
     #[test]
-    fn items_by_operation_and_outcome() {
+    fn answers_by_operation_and_outcome() {
         let value = KeyOutcome::Value(json!("x@sha256:00"));
         let error = KeyOutcome::Error("boom".into());
         assert_eq!(
-            item(Operation::Verify, "a\r\n", value.clone()),
-            Item {
-                key: "a".into(),
-                value: Some(json!("x@sha256:00")),
+            answer(Operation::Verify, "a\r\n".into(), value.clone()),
+            Answer {
+                raw_key: "a\r\n".into(),
+                value: Some(AnswerValue::Value(json!("x@sha256:00"))),
+                error: None
+            }
+        );
+        let rendered = RenderedJson::from_value(&json!({"isSuccess": true}));
+        assert_eq!(
+            answer(
+                Operation::Verify,
+                "a".into(),
+                KeyOutcome::Rendered(rendered.clone())
+            ),
+            Answer {
+                raw_key: "a".into(),
+                value: Some(AnswerValue::Rendered(rendered)),
                 error: None
             }
         );
         assert_eq!(
-            item(Operation::Verify, "a", error.clone()),
-            Item {
-                key: "a".into(),
+            answer(Operation::Verify, "a".into(), error.clone()),
+            Answer {
+                raw_key: "a".into(),
                 value: None,
                 error: Some("boom".into())
             }
         );
         assert_eq!(
-            item(Operation::Mutate, "[ns]a", error),
-            Item {
-                key: "[ns]a".into(),
-                value: Some(json!("[ns]a")),
+            answer(Operation::Mutate, "[ns]a".into(), error),
+            Answer {
+                raw_key: "[ns]a".into(),
+                value: Some(AnswerValue::EchoKey),
                 error: Some("boom".into())
             }
         );

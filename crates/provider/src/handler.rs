@@ -6,6 +6,7 @@
 use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 
+use crate::json::RenderedJson;
 use crate::key::RequestKey;
 
 /// What the engine gets with every key besides the key itself.
@@ -22,6 +23,9 @@ pub struct KeyContext {
 pub enum KeyOutcome {
     /// The item's `value`: a verification result object on verify, a string on mutate.
     Value(serde_json::Value),
+    /// The item's `value`, rendered ahead of time and written verbatim (the cheap form of
+    /// [`KeyOutcome::Value`] for answers served from a cache).
+    Rendered(RenderedJson),
     /// The item's `error`, e.g. `"REFERENCE_INVALID: ..."`.
     Error(String),
 }
@@ -35,6 +39,17 @@ pub enum KeyOutcome {
 pub trait KeyHandler: Send + Sync + 'static {
     /// Verifies one key for `POST /ratify/gatekeeper/v1/verify`.
     fn verify(&self, key: RequestKey, ctx: KeyContext) -> BoxFuture<'static, KeyOutcome>;
+
+    /// Answers `key` at once when the answer is already known (a cached verdict), else `None`,
+    /// in which case the provider calls [`KeyHandler::verify`].
+    ///
+    /// Called on the HTTP worker before any concurrency permit is taken: it must not block,
+    /// wait or do I/O, only look up what is at hand. `trace_id` is the request's trace ID.
+    /// The default knows nothing.
+    fn verify_ready(&self, key: &RequestKey, trace_id: &str) -> Option<KeyOutcome> {
+        let _ = (key, trace_id);
+        None
+    }
 
     /// Resolves one key to `repo@digest` for `POST /ratify/gatekeeper/v1/mutate`.
     ///

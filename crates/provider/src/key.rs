@@ -72,37 +72,55 @@ pub enum KeyError {
 impl RequestKey {
     /// Splits `raw` into namespace and image, rejecting keys longer than `max_len` bytes.
     pub fn parse(raw: &str, max_len: usize) -> Result<Self, KeyError> {
-        if raw.is_empty() {
-            return Err(KeyError::Empty);
-        }
-        if raw.len() > max_len {
-            return Err(KeyError::TooLong {
-                len: raw.len(),
-                limit: max_len,
-            });
-        }
-        let (namespace, image) = match raw.strip_prefix('[') {
-            None => (None, raw),
-            Some(rest) => {
-                let (namespace, image) = rest.split_once(']').ok_or(KeyError::UnclosedNamespace)?;
-                if !namespace.is_empty() && !is_namespace_name(namespace) {
-                    return Err(KeyError::InvalidNamespace {
-                        namespace: namespace.to_owned(),
-                    });
-                }
-                let namespace = (!namespace.is_empty()).then(|| namespace.to_owned());
-                (namespace, image)
-            }
-        };
-        if image.is_empty() {
-            return Err(KeyError::MissingImage);
-        }
+        let (namespace, image) = split(raw, max_len)?;
         Ok(Self {
             raw: raw.to_owned(),
             namespace,
-            image: image.to_owned(),
+            image,
         })
     }
+
+    /// [`RequestKey::parse`] keeping `raw` itself; on error `raw` comes back with it.
+    pub(crate) fn parse_owned(raw: String, max_len: usize) -> Result<Self, (KeyError, String)> {
+        match split(&raw, max_len) {
+            Ok((namespace, image)) => Ok(Self {
+                raw,
+                namespace,
+                image,
+            }),
+            Err(err) => Err((err, raw)),
+        }
+    }
+}
+
+/// The namespace and image of `raw`.
+fn split(raw: &str, max_len: usize) -> Result<(Option<String>, String), KeyError> {
+    if raw.is_empty() {
+        return Err(KeyError::Empty);
+    }
+    if raw.len() > max_len {
+        return Err(KeyError::TooLong {
+            len: raw.len(),
+            limit: max_len,
+        });
+    }
+    let (namespace, image) = match raw.strip_prefix('[') {
+        None => (None, raw),
+        Some(rest) => {
+            let (namespace, image) = rest.split_once(']').ok_or(KeyError::UnclosedNamespace)?;
+            if !namespace.is_empty() && !is_namespace_name(namespace) {
+                return Err(KeyError::InvalidNamespace {
+                    namespace: namespace.to_owned(),
+                });
+            }
+            let namespace = (!namespace.is_empty()).then(|| namespace.to_owned());
+            (namespace, image)
+        }
+    };
+    if image.is_empty() {
+        return Err(KeyError::MissingImage);
+    }
+    Ok((namespace, image.to_owned()))
 }
 
 /// Whether `name` is a DNS-1123 label, the form of every Kubernetes namespace name.
@@ -125,6 +143,10 @@ mod tests {
     fn ok(raw: &str) -> (Option<String>, String) {
         let key = RequestKey::parse(raw, MAX).unwrap();
         assert_eq!(key.raw, raw);
+        assert_eq!(
+            RequestKey::parse_owned(raw.to_owned(), MAX),
+            Ok(key.clone())
+        );
         (key.namespace, key.image)
     }
 
@@ -175,7 +197,15 @@ mod tests {
             ),
         ];
         for (raw, want) in cases {
-            assert_eq!(RequestKey::parse(raw, MAX), Err(want), "key {raw:?}");
+            assert_eq!(
+                RequestKey::parse(raw, MAX),
+                Err(want.clone()),
+                "key {raw:?}"
+            );
+            assert_eq!(
+                RequestKey::parse_owned(raw.to_owned(), MAX),
+                Err((want, raw.to_owned()))
+            );
         }
     }
 

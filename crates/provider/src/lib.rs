@@ -64,11 +64,14 @@ mod dispatch;
 mod duration;
 mod error;
 mod handler;
+mod json;
 mod key;
 mod logging;
 mod metrics;
+mod ready;
 mod rescue;
 mod routes;
+mod scan;
 mod server;
 mod signal;
 mod tls;
@@ -82,10 +85,13 @@ pub use crate::config::{
 };
 pub use crate::error::ProviderError;
 pub use crate::handler::{KeyContext, KeyHandler, KeyOutcome};
+pub use crate::json::{push_json_string, RenderedJson};
 pub use crate::key::{KeyError, RequestKey};
 pub use crate::logging::{init_logging, LogFormat, LoggingError};
 pub use crate::metrics::{Metrics, MetricsError, VerifierRun, METRICS_CONTENT_TYPE};
 pub use crate::routes::{MUTATE_PATH, VERIFY_PATH};
+#[doc(hidden)]
+pub use crate::scan::scanner_agrees_with_serde;
 pub use crate::server::{run, BoundAddrs, Server};
 pub use crate::signal::shutdown_signal;
 pub use crate::tls::TlsError;

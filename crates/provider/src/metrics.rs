@@ -5,11 +5,12 @@
 //! series names so that Ratify's dashboards and alerts keep working. Durations are in
 //! milliseconds. [`Metrics`] is a cheap clonable handle the engine records into as well.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use prometheus::{
-    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts,
+    Registry, TextEncoder,
 };
 use thiserror::Error;
 
@@ -54,6 +55,23 @@ struct Inner {
     cache: IntCounterVec,
     tls_reload: IntCounterVec,
     stale_verdicts: IntCounterVec,
+    hot: Hot,
+}
+
+/// The engine's cache names with a pre-resolved series ([`Metrics::inc_cache`]).
+const HOT_CACHES: [&str; 5] = ["verdict", "tag", "referrers", "manifest", "blob"];
+
+/// Series recorded on every request, resolved on first use and kept: a label lookup hashes
+/// the label values and takes a lock. Resolving lazily keeps `/metrics` as it was (a series
+/// appears with its first event).
+#[derive(Debug, Default)]
+struct Hot {
+    verification_request: OnceLock<Histogram>,
+    mutation_request: OnceLock<Histogram>,
+    /// `imagegate_cache_count_total` by [`HOT_CACHES`] index, then miss/hit.
+    cache: [[OnceLock<IntCounter>; 2]; HOT_CACHES.len()],
+    /// `ratify_blob_cache_count_total` without a namespace, by miss/hit.
+    blob_cache: [OnceLock<IntCounter>; 2],
 }
 
 /// One verifier run, for `ratify_verifier_duration`.
@@ -146,6 +164,7 @@ impl Metrics {
                 &["success"],
             )?,
             registry,
+            hot: Hot::default(),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -154,17 +173,21 @@ impl Metrics {
 
     /// Records one verify request's duration.
     pub fn observe_verification_request(&self, duration: Duration) {
-        self.inner
+        let inner = &self.inner;
+        inner
+            .hot
             .verification_request
-            .with_label_values::<&str>(&[])
+            .get_or_init(|| inner.verification_request.with_label_values::<&str>(&[]))
             .observe(millis(duration));
     }
 
     /// Records one mutate request's duration.
     pub fn observe_mutation_request(&self, duration: Duration) {
-        self.inner
+        let inner = &self.inner;
+        inner
+            .hot
             .mutation_request
-            .with_label_values::<&str>(&[])
+            .get_or_init(|| inner.mutation_request.with_label_values::<&str>(&[]))
             .observe(millis(duration));
     }
 
@@ -200,18 +223,27 @@ impl Metrics {
 
     /// Counts one blob cache lookup.
     pub fn inc_blob_cache(&self, hit: bool, namespace: &str) {
-        self.inner
-            .blob_cache
-            .with_label_values(&[bool_label(hit), namespace])
-            .inc();
+        let inner = &self.inner;
+        let labels = [bool_label(hit), namespace];
+        if namespace.is_empty() {
+            inner.hot.blob_cache[usize::from(hit)]
+                .get_or_init(|| inner.blob_cache.with_label_values(&labels))
+                .inc();
+        } else {
+            inner.blob_cache.with_label_values(&labels).inc();
+        }
     }
 
     /// Counts one lookup in a named imagegate cache (`verdict`, `tag`, `manifest`, ...).
     pub fn inc_cache(&self, cache: &str, hit: bool) {
-        self.inner
-            .cache
-            .with_label_values(&[cache, bool_label(hit)])
-            .inc();
+        let inner = &self.inner;
+        let labels = [cache, bool_label(hit)];
+        match HOT_CACHES.iter().position(|name| *name == cache) {
+            Some(i) => inner.hot.cache[i][usize::from(hit)]
+                .get_or_init(|| inner.cache.with_label_values(&labels))
+                .inc(),
+            None => inner.cache.with_label_values(&labels).inc(),
+        }
     }
 
     /// Counts one TLS reload attempt of `material` (`server_cert` or `client_ca`).
@@ -293,6 +325,37 @@ mod tests {
         ] {
             assert!(text.contains(series), "missing {series} in\n{text}");
         }
+    }
+
+    #[test]
+    fn hot_series_count_like_labelled_ones_and_appear_on_first_use() {
+        let metrics = Metrics::new().unwrap();
+        let before = String::from_utf8(metrics.encode().unwrap()).unwrap();
+        assert!(!before.contains("imagegate_cache_count_total"), "{before}");
+        assert!(
+            !before.contains("ratify_verification_request_count"),
+            "{before}"
+        );
+        for _ in 0..3 {
+            metrics.inc_cache("verdict", true);
+            metrics.inc_blob_cache(false, "");
+            metrics.observe_verification_request(Duration::from_millis(1));
+        }
+        metrics.inc_cache("verdict", false);
+        metrics.inc_cache("other", true);
+        metrics.inc_blob_cache(false, "team-a");
+        let text = String::from_utf8(metrics.encode().unwrap()).unwrap();
+        for series in [
+            "imagegate_cache_count_total{cache=\"verdict\",hit=\"true\"} 3",
+            "imagegate_cache_count_total{cache=\"verdict\",hit=\"false\"} 1",
+            "imagegate_cache_count_total{cache=\"other\",hit=\"true\"} 1",
+            "ratify_blob_cache_count_total{hit=\"false\",workload_namespace=\"\"} 3",
+            "ratify_blob_cache_count_total{hit=\"false\",workload_namespace=\"team-a\"} 1",
+            "ratify_verification_request_count 3",
+        ] {
+            assert!(text.contains(series), "missing {series} in\n{text}");
+        }
+        assert!(!text.contains("cache=\"tag\""), "{text}");
     }
 
     #[test]

@@ -36,8 +36,17 @@ impl TraceIds {
                     && value.len() <= MAX_TRACE_ID_LEN
                     && value.bytes().all(|b| b.is_ascii_graphic())
             })
-            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+            .map_or_else(fresh_id, str::to_owned)
     }
+}
+
+/// A random (v4) UUID in its hyphenated lower-case form.
+fn fresh_id() -> String {
+    let mut buf = uuid::Uuid::encode_buffer();
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_owned()
 }
 
 #[cfg(test)]

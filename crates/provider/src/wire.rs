@@ -5,7 +5,12 @@
 //! `idempotent` on verify (Go `omitempty` on `false`) and sets it on mutate. Every field of an
 //! item is optional on the wire; `items` is absent when the whole request failed.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
 use serde::{Deserialize, Serialize};
+
+use crate::json::{push_json_string, RenderedJson};
 
 /// The `apiVersion` of every response, as Ratify v1 hard-codes it.
 pub const RESPONSE_API_VERSION: &str = "externaldata.gatekeeper.sh/v1alpha1";
@@ -123,7 +128,96 @@ impl ProviderResponse {
 
 /// The key as it is echoed back: the request key with every CR and LF removed.
 pub fn echo_key(raw: &str) -> String {
-    raw.chars().filter(|c| !matches!(c, '\r' | '\n')).collect()
+    echoed(raw).into_owned()
+}
+
+/// [`echo_key`] without a copy when there is nothing to remove.
+pub(crate) fn echoed(raw: &str) -> Cow<'_, str> {
+    // Branch-free, so that it vectorises: keys are scanned on every answer.
+    let has_line_break = raw
+        .bytes()
+        .fold(false, |found, b| found | (b == b'\r') | (b == b'\n'));
+    if has_line_break {
+        Cow::Owned(raw.chars().filter(|c| !matches!(c, '\r' | '\n')).collect())
+    } else {
+        Cow::Borrowed(raw)
+    }
+}
+
+/// One response item as the provider writes it: [`Item`] with a value that may have been
+/// rendered ahead of time.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Answer {
+    /// The request key as received; echoed without CR and LF.
+    pub(crate) raw_key: String,
+    /// The item's `value`.
+    pub(crate) value: Option<AnswerValue>,
+    /// The item's `error`.
+    pub(crate) error: Option<String>,
+}
+
+/// The `value` of an [`Answer`].
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum AnswerValue {
+    /// Serialised when the response is written.
+    Value(serde_json::Value),
+    /// Written verbatim.
+    Rendered(RenderedJson),
+    /// The echoed key as a JSON string (a failed mutation answers with its key).
+    EchoKey,
+}
+
+/// The body of a successful response: byte for byte what `serde_json` writes for
+/// [`ProviderResponse::with_items`] with the same items, rendered values spliced in.
+pub(crate) fn render_items(answers: &[Answer], idempotent: bool) -> String {
+    const HEAD: &str = concat!(
+        r#"{"apiVersion":"externaldata.gatekeeper.sh/v1alpha1","#,
+        r#""kind":"ProviderResponse","response":{"#
+    );
+    let values: usize = answers
+        .iter()
+        .map(|a| match &a.value {
+            Some(AnswerValue::Rendered(r)) => r.as_str().len(),
+            _ => 64,
+        })
+        .sum();
+    let mut out = String::with_capacity(HEAD.len() + 32 + values + answers.len() * 96);
+    out.push_str(HEAD);
+    if idempotent {
+        out.push_str(r#""idempotent":true,"#);
+    }
+    out.push_str(r#""items":["#);
+    for (i, answer) in answers.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let key = echoed(&answer.raw_key);
+        out.push_str(r#"{"key":"#);
+        push_json_string(&mut out, &key);
+        match &answer.value {
+            None => {}
+            Some(AnswerValue::Value(value)) => {
+                out.push_str(r#","value":"#);
+                // Writing to a String cannot fail.
+                let _ = write!(out, "{value}");
+            }
+            Some(AnswerValue::Rendered(rendered)) => {
+                out.push_str(r#","value":"#);
+                out.push_str(rendered.as_str());
+            }
+            Some(AnswerValue::EchoKey) => {
+                out.push_str(r#","value":"#);
+                push_json_string(&mut out, &key);
+            }
+        }
+        if let Some(error) = &answer.error {
+            out.push_str(r#","error":"#);
+            push_json_string(&mut out, error);
+        }
+        out.push('}');
+    }
+    out.push_str("]}}");
+    out
 }
 
 fn is_false(value: &bool) -> bool {
@@ -194,5 +288,58 @@ mod tests {
     #[test]
     fn echo_key_strips_only_cr_and_lf() {
         assert_eq!(echo_key("[ns]\r\nimg:\t1 \n"), "[ns]img:\t1 ");
+        assert!(matches!(echoed("[ns]img"), Cow::Borrowed("[ns]img")));
+    }
+
+    /// What serde writes for the same items, the reference for [`render_items`].
+    fn serde_body(answers: &[Answer], idempotent: bool) -> String {
+        let items = answers
+            .iter()
+            .map(|a| Item {
+                key: echo_key(&a.raw_key),
+                value: a.value.as_ref().map(|v| match v {
+                    AnswerValue::Value(v) => v.clone(),
+                    AnswerValue::Rendered(r) => r.to_value().unwrap(),
+                    AnswerValue::EchoKey => serde_json::Value::String(echo_key(&a.raw_key)),
+                }),
+                error: a.error.clone(),
+            })
+            .collect();
+        serde_json::to_string(&ProviderResponse::with_items(items, idempotent)).unwrap()
+    }
+
+    #[test]
+    fn rendered_items_are_byte_identical_to_serde() {
+        let value = json!({"version": "0.2.0", "isSuccess": true, "traceID": "t\"x",
+                           "verifierReports": [{"message": "a\u{1}b", "extensions": {"SN": "CN=ü"}}]});
+        let answers = vec![
+            Answer {
+                raw_key: "registry.test/a@sha256:00".into(),
+                value: Some(AnswerValue::Rendered(RenderedJson::from_value(&value))),
+                error: None,
+            },
+            Answer {
+                raw_key: "[team-a]registry.test/b:v1\r\n".into(),
+                value: Some(AnswerValue::Value(value.clone())),
+                error: None,
+            },
+            Answer {
+                raw_key: "odd \"key\" \\ \u{7}".into(),
+                value: None,
+                error: Some("REFERENCE_INVALID: \"bad\"\n".into()),
+            },
+            Answer {
+                raw_key: "[ns]img:\n1".into(),
+                value: Some(AnswerValue::EchoKey),
+                error: Some("boom".into()),
+            },
+        ];
+        for idempotent in [false, true] {
+            assert_eq!(
+                render_items(&answers, idempotent),
+                serde_body(&answers, idempotent)
+            );
+        }
+        assert_eq!(render_items(&[], false), serde_body(&[], false));
     }
 }

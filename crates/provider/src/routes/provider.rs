@@ -1,5 +1,6 @@
 //! `POST /ratify/gatekeeper/v1/verify` and `/mutate`: thin handlers around the dispatcher.
 
+use actix_web::http::header::ContentType;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tokio::time::Instant;
 use tracing::Instrument as _;
@@ -11,7 +12,7 @@ use crate::dispatch::{Dispatcher, Operation};
 use crate::metrics::Metrics;
 use crate::rescue::RequestError;
 use crate::trace::TraceIds;
-use crate::wire::{Item, ProviderResponse};
+use crate::wire::{render_items, Answer};
 
 /// What the provider handlers share.
 pub(crate) struct ProviderState {
@@ -118,15 +119,17 @@ async fn serve(
             Operation::Mutate => state.metrics.observe_mutation_request(elapsed),
         }
         match result {
-            Ok(items) => {
-                let errors = items.iter().filter(|i| i.error.is_some()).count();
+            Ok(answers) => {
+                let errors = answers.iter().filter(|a| a.error.is_some()).count();
                 tracing::info!(
-                    keys = items.len(),
+                    keys = answers.len(),
                     errors,
                     elapsed_ms = elapsed.as_millis() as u64,
                     "request served"
                 );
-                HttpResponse::Ok().json(ProviderResponse::with_items(items, op.idempotent()))
+                HttpResponse::Ok()
+                    .content_type(ContentType::json())
+                    .body(render_items(&answers, op.idempotent()))
             }
             Err(err) => refuse(op, &state, &err, payload),
         }
@@ -142,7 +145,7 @@ async fn items(
     state: &ProviderState,
     trace_id: &str,
     arrived: Instant,
-) -> Result<Vec<Item>, RequestError> {
+) -> Result<Vec<Answer>, RequestError> {
     check_content_type(req.headers())?;
     let limits = &state.limits;
     let body = read_bounded(
@@ -154,7 +157,7 @@ async fn items(
     .await?;
     let request = parse_request(&body)?;
     RequestError::check_kind(request.api_version.as_deref(), request.kind.as_deref())?;
-    let keys = request.request.and_then(|r| r.keys).unwrap_or_default();
+    let keys = request.keys;
     if keys.is_empty() {
         return Err(RequestError::NoKeys);
     }
