@@ -37,7 +37,12 @@ pub(crate) fn scan_request(body: &[u8]) -> Option<RequestView<'_>> {
         }
     }
     rest = rest.strip_prefix(b"}}")?;
-    if !rest.iter().all(u8::is_ascii_whitespace) {
+    // JSON whitespace only: `u8::is_ascii_whitespace` also takes form feed, which serde
+    // (rightly) refuses — found by the provider_request fuzz target.
+    if !rest
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
         return None;
     }
     Some(RequestView {
@@ -125,6 +130,8 @@ mod tests {
             b"{\"apiVersion\":\"v\",\"kind\":\"k\",\"request\":{\"keys\":[\"a\tb\"]}}",
             b"{\"apiVersion\":\"v\",\"kind\":\"k\",\"request\":{\"keys\":[\"\xff\"]}}",
             br#"{"apiVersion":"v","kind":"k","request":{"keys":["a"]}}{}"#,
+            // Form feed after the object: ASCII whitespace, not JSON whitespace (fuzz finding).
+            b"{\"apiVersion\":\"v\",\"kind\":\"k\",\"request\":{\"keys\":[\"a\"]}}\r\n\x0c",
             b"",
         ];
         for body in declined {
@@ -135,5 +142,16 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    /// The fuzz finding itself: a Gatekeeper-shaped body followed by form feeds is not JSON,
+    /// and the whole request is refused as serde refuses it.
+    #[test]
+    fn form_feed_after_the_body_is_refused() {
+        let body = b"{\"apiVersion\":\"exte a8gayte\",\"kind\":\"ProviderReq\",\"request\":{\"keys\":[\"2.24\"]}}\r\n\x0c\n\n\r\t\t";
+        assert_eq!(scan_request(body), None);
+        assert_eq!(scanner_agrees_with_serde(body), None);
+        assert!(parse_request(body).is_err());
+        assert!(serde_json::from_slice::<serde_json::Value>(body).is_err());
     }
 }
