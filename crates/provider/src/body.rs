@@ -3,8 +3,9 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
+use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE};
-use actix_web::web::{Bytes, BytesMut, Payload};
+use actix_web::web::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -65,11 +66,13 @@ pub(crate) fn check_content_type(headers: &HeaderMap) -> Result<(), RequestError
 }
 
 /// Reads the whole body, refusing it as soon as it is known to exceed `limit` bytes (from
-/// `Content-Length` before reading anything, else while streaming) or after `timeout`.
+/// `Content-Length` before reading anything, else while streaming) or once `timeout` has
+/// passed since `arrived`.
 pub(crate) async fn read_bounded(
     headers: &HeaderMap,
     payload: &mut Payload,
     limit: usize,
+    arrived: Instant,
     timeout: Duration,
 ) -> Result<Bytes, RequestError> {
     let declared = headers
@@ -96,7 +99,7 @@ pub(crate) async fn read_bounded(
         Ok(())
     };
     // A body that has already arrived is read without arming the timer.
-    match ready_or_timeout_at(Instant::now() + timeout, read).await {
+    match ready_or_timeout_at(arrived + timeout, read).await {
         Ok(result) => result.map(|()| body.freeze()),
         Err(_) => Err(RequestError::BodyTimeout {
             timeout: go_duration(timeout),

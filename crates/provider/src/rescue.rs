@@ -9,8 +9,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use actix_web::body::{BodySize, MessageBody};
+use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
-use actix_web::web::{Bytes, Payload};
+use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use thiserror::Error;
 

@@ -120,7 +120,7 @@ impl Server {
             stopping: Arc::clone(&stopping),
         };
 
-        let state = web::Data::new(ProviderState {
+        let state = Arc::new(ProviderState {
             dispatcher: Dispatcher::new(
                 Arc::clone(&handler),
                 &config.concurrency,
