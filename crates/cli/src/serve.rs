@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use imagegate_engine::{Engine, EngineOptions};
 use imagegate_provider::{
     init_logging, run, shutdown_signal, LogFormat, Metrics, ServerConfig, TlsFiles, Transport,
+    DEFAULT_MAX_SUBJECT_SERIES,
 };
 
 use crate::exit::Exit;
@@ -39,6 +40,11 @@ pub(crate) struct Args {
     /// Metrics listener (/metrics).
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8888")]
     metrics: SocketAddr,
+    /// Subjects (images) that keep a `ratify_verifier_duration` series; the least recently
+    /// verified loses its series beyond this (Ratify keeps one per image forever).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SUBJECT_SERIES as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    metrics_max_subjects: u64,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormatArg::Json)]
     log_format: LogFormatArg,
@@ -80,7 +86,10 @@ pub(crate) fn run_command(args: &Args) -> Result<Exit> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let metrics = Metrics::new().context("cannot register metrics")?;
+        let metrics = Metrics::with_max_subjects(
+            usize::try_from(args.metrics_max_subjects).unwrap_or(usize::MAX),
+        )
+        .context("cannot register metrics")?;
         let options = EngineOptions {
             crd_dir: args.crd_dir.clone(),
             metrics: Some(Arc::new(metrics.clone())),

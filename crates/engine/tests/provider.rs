@@ -110,3 +110,52 @@ async fn verify_and_mutate_through_the_provider() {
     assert!(text.contains("ratify_blob_cache_count"), "{text}");
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verifier_metrics_keep_the_most_recent_subjects_only() {
+    let host = registry().host();
+    let mut subjects = Vec::new();
+    for repo in ["metrics/one", "metrics/two", "metrics/three"] {
+        fixture::push_e2e(&registry().pusher(repo)).await;
+        subjects.push(format!("{host}/{repo}@{E2E_SUBJECT}"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_json(
+        vector_json("trustpolicy-strict.json"),
+        &[vectors_dir().join("cert-e2e.crt")],
+        serde_json::json!({}),
+    );
+    let metrics = Metrics::with_max_subjects(2).unwrap();
+    let engine = Engine::from_config_file(
+        &write_config(dir.path(), &config),
+        EngineOptions {
+            metrics: Some(Arc::new(metrics.clone())),
+            ..options()
+        },
+    )
+    .unwrap();
+    let mut server_config = ServerConfig::new(Transport::PlaintextForDevelopment);
+    server_config.provider_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    server_config.health_addr = None;
+    server_config.metrics_addr = None;
+    let server = Server::start(server_config, Arc::new(engine), metrics.clone())
+        .await
+        .unwrap();
+    let addr = server.addrs().provider;
+    // One request each, in order: the first subject is the least recently verified.
+    for subject in &subjects {
+        let v = post(addr, "/ratify/gatekeeper/v1/verify", &[subject.clone()]).await;
+        assert_eq!(v["response"]["items"][0]["value"]["isSuccess"], true, "{v}");
+    }
+    let text = String::from_utf8(metrics.encode().unwrap()).unwrap();
+    let series = |subject: &str| format!("subject=\"{subject}\"");
+    assert!(!text.contains(&series(&subjects[0])), "{text}");
+    assert!(text.contains(&series(&subjects[1])), "{text}");
+    assert!(text.contains(&series(&subjects[2])), "{text}");
+    assert!(
+        text.contains("imagegate_metrics_subjects_evicted_total 1"),
+        "{text}"
+    );
+    assert_eq!(metrics.subject_series(), 2);
+    server.stop().await.unwrap();
+}

@@ -74,6 +74,7 @@ mod routes;
 mod scan;
 mod server;
 mod signal;
+mod subject_series;
 mod tls;
 mod trace;
 pub mod wire;
@@ -88,7 +89,9 @@ pub use crate::handler::{KeyContext, KeyHandler, KeyOutcome};
 pub use crate::json::{push_json_string, RenderedJson};
 pub use crate::key::{KeyError, RequestKey};
 pub use crate::logging::{init_logging, LogFormat, LoggingError};
-pub use crate::metrics::{Metrics, MetricsError, VerifierRun, METRICS_CONTENT_TYPE};
+pub use crate::metrics::{
+    Metrics, MetricsError, VerifierRun, DEFAULT_MAX_SUBJECT_SERIES, METRICS_CONTENT_TYPE,
+};
 pub use crate::routes::{MUTATE_PATH, VERIFY_PATH};
 #[doc(hidden)]
 pub use crate::scan::scanner_agrees_with_serde;

@@ -5,7 +5,7 @@
 //! series names so that Ratify's dashboards and alerts keep working. Durations are in
 //! milliseconds. [`Metrics`] is a cheap clonable handle the engine records into as well.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use prometheus::{
@@ -13,6 +13,8 @@ use prometheus::{
     Registry, TextEncoder,
 };
 use thiserror::Error;
+
+use crate::subject_series::SubjectSeries;
 
 /// Buckets of `ratify_verification_request` in ms.
 const VERIFICATION_BUCKETS: &[f64] = &[
@@ -28,6 +30,9 @@ const MUTATION_BUCKETS: &[f64] = &[
 const VERIFIER_BUCKETS: &[f64] = &[
     0.0, 10.0, 50.0, 100.0, 200.0, 300.0, 400.0, 600.0, 800.0, 1100.0, 1500.0, 2000.0,
 ];
+
+/// Subjects with a `ratify_verifier_duration` series by default ([`Metrics::with_max_subjects`]).
+pub const DEFAULT_MAX_SUBJECT_SERIES: usize = 1000;
 
 /// The content type of [`Metrics::encode`]'s output.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -55,6 +60,10 @@ struct Inner {
     cache: IntCounterVec,
     tls_reload: IntCounterVec,
     stale_verdicts: IntCounterVec,
+    subject_evictions: IntCounter,
+    /// Which subjects have a `verifier_duration` series; observations happen under this lock
+    /// so that an eviction cannot race a new observation of the same subject.
+    subjects: Mutex<SubjectSeries>,
     hot: Hot,
 }
 
@@ -94,8 +103,16 @@ pub struct VerifierRun<'a> {
 // === impl Metrics ===
 
 impl Metrics {
-    /// A fresh registry with every metric registered.
+    /// A fresh registry with every metric registered, keeping `ratify_verifier_duration`
+    /// series for at most [`DEFAULT_MAX_SUBJECT_SERIES`] subjects.
     pub fn new() -> Result<Self, MetricsError> {
+        Self::with_max_subjects(DEFAULT_MAX_SUBJECT_SERIES)
+    }
+
+    /// A fresh registry keeping `ratify_verifier_duration` series for at most `max_subjects`
+    /// subjects (at least one): the least recently verified subject loses its series when a
+    /// new one would exceed the cap, counted in `imagegate_metrics_subjects_evicted_total`.
+    pub fn with_max_subjects(max_subjects: usize) -> Result<Self, MetricsError> {
         let registry = Registry::new();
         let histogram = |name: &str, help: &str, buckets: &[f64], labels: &[&str]| {
             let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
@@ -163,6 +180,16 @@ impl Metrics {
                 "Verdicts served stale because re-verification failed transiently",
                 &["success"],
             )?,
+            subject_evictions: {
+                let metric = IntCounter::new(
+                    "imagegate_metrics_subjects_evicted_total",
+                    "Subjects whose ratify_verifier_duration series were dropped to keep the \
+                     number of subjects with a series bounded",
+                )?;
+                registry.register(Box::new(metric.clone()))?;
+                metric
+            },
+            subjects: Mutex::new(SubjectSeries::new(max_subjects)),
             registry,
             hot: Hot::default(),
         };
@@ -191,18 +218,34 @@ impl Metrics {
             .observe(millis(duration));
     }
 
-    /// Records one verifier run.
+    /// Records one verifier run (under the subject cap of [`Metrics::with_max_subjects`]).
     pub fn observe_verifier(&self, run: VerifierRun<'_>) {
-        self.inner
+        let inner = &self.inner;
+        let success = bool_label(run.success);
+        let others = [run.verifier, success, run.error, run.namespace].map(str::to_owned);
+        let mut subjects = inner
+            .subjects
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((subject, series)) = subjects.admit(run.subject, &others).evicted {
+            for [verifier, success, error, namespace] in &series {
+                // Absent only if never observed, which admit rules out; nothing to undo.
+                let _ = inner
+                    .verifier_duration
+                    .remove_label_values(&[verifier, &subject, success, error, namespace]);
+            }
+            inner.subject_evictions.inc();
+        }
+        inner
             .verifier_duration
-            .with_label_values(&[
-                run.verifier,
-                run.subject,
-                bool_label(run.success),
-                run.error,
-                run.namespace,
-            ])
+            .with_label_values(&[run.verifier, run.subject, success, run.error, run.namespace])
             .observe(millis(run.duration));
+    }
+
+    /// How many subjects have a `ratify_verifier_duration` series now.
+    pub fn subject_series(&self) -> usize {
+        let subjects = self.inner.subjects.lock();
+        subjects.unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// Counts one whole-request failure; `error` should be a short code, not free text.
@@ -364,5 +407,62 @@ mod tests {
         metrics.clone().inc_tls_reload("server_cert", false);
         assert_eq!(metrics.tls_reload_count("server_cert", false), 1);
         assert_eq!(metrics.tls_reload_count("server_cert", true), 0);
+    }
+
+    #[test]
+    fn verifier_series_are_kept_for_a_bounded_number_of_subjects() {
+        let metrics = Metrics::with_max_subjects(2).unwrap();
+        let run = |subject, success| {
+            metrics.observe_verifier(VerifierRun {
+                verifier: "verifier-notation",
+                subject,
+                success,
+                error: "",
+                namespace: "",
+                duration: Duration::from_millis(5),
+            });
+        };
+        run("r/a@sha256:aa", true);
+        run("r/a@sha256:aa", false);
+        run("r/b@sha256:bb", true);
+        run("r/a@sha256:aa", true);
+        // Full: "b" was verified least recently and loses its series; "a" keeps both of its.
+        run("r/c@sha256:cc", true);
+        let text = String::from_utf8(metrics.encode().unwrap()).unwrap();
+        let count = |subject: &str, success: &str| {
+            format!(
+                "ratify_verifier_duration_count{{error=\"\",subject=\"{subject}\",success=\"{success}\",verifier=\"verifier-notation\",workload_namespace=\"\"}}"
+            )
+        };
+        assert!(
+            text.contains(&format!("{} 2", count("r/a@sha256:aa", "true"))),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("{} 1", count("r/a@sha256:aa", "false"))),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("{} 1", count("r/c@sha256:cc", "true"))),
+            "{text}"
+        );
+        assert!(!text.contains("r/b@sha256:bb"), "{text}");
+        assert!(
+            text.contains("imagegate_metrics_subjects_evicted_total 1"),
+            "{text}"
+        );
+        assert_eq!(metrics.subject_series(), 2);
+        // An evicted subject verified again starts a fresh series.
+        run("r/b@sha256:bb", true);
+        let text = String::from_utf8(metrics.encode().unwrap()).unwrap();
+        assert!(
+            text.contains(&format!("{} 1", count("r/b@sha256:bb", "true"))),
+            "{text}"
+        );
+        assert!(!text.contains("r/a@sha256:aa"), "{text}");
+        assert!(
+            text.contains("imagegate_metrics_subjects_evicted_total 2"),
+            "{text}"
+        );
     }
 }
