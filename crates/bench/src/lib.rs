@@ -15,6 +15,7 @@
 //! ([`report`]). Every loop is bounded in count and time.
 #![deny(missing_docs)]
 
+pub mod cpu;
 pub mod driver;
 pub mod env;
 pub mod error;

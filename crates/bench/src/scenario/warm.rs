@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::cpu::{threads_cpu_ns, DRIVER_THREADS, SERVER_THREADS};
 use crate::driver::{self, Connection, Pace, RunStats};
 use crate::env::Env;
 use crate::error::BenchError;
@@ -31,6 +32,8 @@ pub struct WarmOptions {
 const P99_GOAL_US: u32 = 1000;
 /// The throughput goal relative to the floor.
 const RPS_GOAL: f64 = 0.9;
+/// Closed-loop slices per round (each `duration / SLICES_PER_ROUND` long).
+const SLICES_PER_ROUND: usize = 8;
 
 /// Runs the warm benchmark.
 pub async fn run(opts: &WarmOptions) -> Result<Section, BenchError> {
@@ -59,26 +62,57 @@ pub async fn run(opts: &WarmOptions) -> Result<Section, BenchError> {
 
     let mut notes = Vec::new();
     let (mut s_rps, mut f_rps, mut errors) = (Vec::new(), Vec::new(), 0);
-    for round in 0..opts.rounds {
+    let (mut pair_ratios, mut s_cpu, mut f_cpu) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut s_drv, mut f_drv) = (Vec::new(), Vec::new());
+    // Short slices, interleaved: this VM's speed drifts by tens of per cent within seconds,
+    // and both servers must see the same drift.
+    let (slices, slice) = (
+        opts.rounds * SLICES_PER_ROUND,
+        opts.duration / SLICES_PER_ROUND as u32,
+    );
+    let (mut s_total, mut f_total) = (0u64, 0u64);
+    for round in 0..slices {
         let (s, f) = pair(
             opts,
             &subject,
             &floor_target,
             round,
+            slice,
             Pace::ClosedLoop,
             &body,
         )
         .await?;
-        errors += s.errors + f.errors;
-        note_error(&mut notes, &s, "subject");
-        note_error(&mut notes, &f, "floor");
-        s_rps.push(s.rps());
-        f_rps.push(f.rps());
+        s_total += s.run.ok;
+        f_total += f.run.ok;
+        errors += s.run.errors + f.run.errors;
+        note_error(&mut notes, &s.run, "subject");
+        note_error(&mut notes, &f.run, "floor");
+        s_rps.push(s.run.rps());
+        f_rps.push(f.run.rps());
+        pair_ratios.push(s.run.rps() / f.run.rps().max(1e-9));
+        s_cpu.push(s.server_us);
+        f_cpu.push(f.server_us);
+        s_drv.push(s.driver_us);
+        f_drv.push(f.driver_us);
     }
     let (s_med, f_med) = (median(&s_rps), median(&f_rps));
-    let ratio = s_med / f_med.max(1e-9);
+    let ratio_of_medians = s_med / f_med.max(1e-9);
+    let pair_median = median(&pair_ratios);
+    // Equal time for both, so the ratio of the totals is the ratio of the mean throughputs.
+    let ratio = s_total as f64 / f_total.max(1) as f64;
+    let seconds = slice.as_secs_f64() * slices as f64;
+    let (s_mean, f_mean) = (s_total as f64 / seconds, f_total as f64 / seconds);
+    let (s_cpu_med, f_cpu_med) = (median(&s_cpu), median(&f_cpu));
+    // The driver does the same work per request against either server, so the server's CPU
+    // per request over the driver's, in the same slice, cancels the machine's speed of the
+    // moment; the subject's over the floor's is imagegate's own cost.
+    let per_driver = |srv: &[f64], drv: &[f64]| {
+        let v: Vec<f64> = srv.iter().zip(drv).map(|(s, d)| s / d.max(1e-9)).collect();
+        median(&v)
+    };
+    let relative_cost = per_driver(&s_cpu, &s_drv) / per_driver(&f_cpu, &f_drv).max(1e-9);
 
-    let half = (s_med / 2.0).max(1.0);
+    let half = (s_mean / 2.0).max(1.0);
     let (mut s_p99, mut f_p99, mut s_p50, mut f_p50) = (vec![], vec![], vec![], vec![]);
     let mut achieved = Vec::new();
     for round in 0..opts.rounds {
@@ -87,10 +121,12 @@ pub async fn run(opts: &WarmOptions) -> Result<Section, BenchError> {
             &subject,
             &floor_target,
             round,
+            opts.duration,
             Pace::Rate(half),
             &body,
         )
         .await?;
+        let (s, f) = (s.run, f.run);
         errors += s.errors + f.errors;
         note_error(&mut notes, &s, "subject (paced)");
         note_error(&mut notes, &f, "floor (paced)");
@@ -111,9 +147,21 @@ pub async fn run(opts: &WarmOptions) -> Result<Section, BenchError> {
 
     let list = |v: &[f64], d| v.iter().map(|x| fmt(*x, d)).collect::<Vec<_>>().join(", ");
     notes.push(format!(
-        "closed loop, requests/s per round: subject [{}], floor [{}]",
+        "closed loop, requests/s per slice: subject [{}], floor [{}]; subject/floor per slice \
+         [{}]: median {}×; ratio of the median requests/s {}×",
         list(&s_rps, 0),
-        list(&f_rps, 0)
+        list(&f_rps, 0),
+        list(&pair_ratios, 3),
+        fmt(pair_median, 3),
+        fmt(ratio_of_medians, 3)
+    ));
+    notes.push(format!(
+        "CPU per answered request (closed loop, µs, per slice): server workers subject [{}], \
+         floor [{}]; load driver with the subject [{}], with the floor [{}]",
+        list(&s_cpu, 2),
+        list(&f_cpu, 2),
+        list(&s_drv, 2),
+        list(&f_drv, 2)
     ));
     notes.push(format!(
         "half load = {} req/s offered (achieved by the subject: [{}]); p99 µs per round: subject [{}], floor [{}]",
@@ -133,23 +181,37 @@ pub async fn run(opts: &WarmOptions) -> Result<Section, BenchError> {
              (hyper + tokio-rustls, same process), each sending `POST /ratify/gatekeeper/v1/verify` \
              with one digest key whose verdict is cached. Subject: the real provider + engine \
              (`Server::start`, mTLS, {} workers). Floor: actix-web with the identical rustls set-up \
-             and workers answering the subject's own response bytes as a constant. {} rounds of \
-             {} s each, subject and floor alternating (A B, B A, …); medians reported. Latency is \
+             and workers answering the subject's own response bytes as a constant. Throughput: \
+             {} slices of {} s per server, subject and floor back to back in alternating order \
+             (A B, B A, …), so that both see the same drift of the machine; the ratio is total \
+             subject requests over total floor requests. CPU per request is read from the \
+             threads' schedstat (time on CPU, steal excluded). Latency: {} rounds of {} s each, \
+             alternating likewise, medians reported; it is \
              measured from send to last byte at a fixed offered rate of half the subject's \
              closed-loop throughput, for both servers.",
             opts.connections,
             opts.workers,
+            slices,
+            fmt(slice.as_secs_f64(), 2),
             opts.rounds,
             fmt(opts.duration.as_secs_f64(), 1),
         ),
         rows: vec![
             Row::new(
-                "requests/s (closed loop, median)",
-                fmt(f_med, 0),
-                fmt(s_med, 0),
+                "requests/s (closed loop, interleaved slices, mean)",
+                fmt(f_mean, 0),
+                fmt(s_mean, 0),
                 format!("{}×", fmt(ratio, 3)),
                 "≥ 0.9× floor",
                 Some(ratio >= RPS_GOAL && errors == 0),
+            ),
+            Row::new(
+                "server CPU per request (closed loop, median; ratio relative to the driver's)",
+                format!("{} µs", fmt(f_cpu_med, 2)),
+                format!("{} µs", fmt(s_cpu_med, 2)),
+                format!("{}×", fmt(relative_cost, 3)),
+                "—",
+                None,
             ),
             Row::new(
                 format!("p99 latency at half load ({} req/s)", fmt(half, 0)),
@@ -172,16 +234,26 @@ pub async fn run(opts: &WarmOptions) -> Result<Section, BenchError> {
     })
 }
 
+/// One measured run and what the loaded server's and the driver's threads spent on CPU.
+struct Measured {
+    run: RunStats,
+    /// Server worker CPU per answered request, microseconds.
+    server_us: f64,
+    /// Load-driver CPU per answered request, microseconds.
+    driver_us: f64,
+}
+
 /// Runs subject and floor once each, in an order alternating with `round`.
 async fn pair(
     opts: &WarmOptions,
     subject: &driver::Target,
     floor: &driver::Target,
     round: usize,
+    duration: Duration,
     pace: Pace,
     body: &Bytes,
-) -> Result<(RunStats, RunStats), BenchError> {
-    let go = |t| driver::run(t, opts.connections, opts.duration, pace, body.clone());
+) -> Result<(Measured, Measured), BenchError> {
+    let go = |t| measured(opts, t, duration, pace, body);
     if round % 2 == 0 {
         let s = go(subject).await?;
         let f = go(floor).await?;
@@ -191,6 +263,31 @@ async fn pair(
         let s = go(subject).await?;
         Ok((s, f))
     }
+}
+
+/// One run against `target`, with the CPU its server and the driver spent per request.
+async fn measured(
+    opts: &WarmOptions,
+    target: &driver::Target,
+    duration: Duration,
+    pace: Pace,
+    body: &Bytes,
+) -> Result<Measured, BenchError> {
+    let (server0, driver0) = (
+        threads_cpu_ns(SERVER_THREADS)?,
+        threads_cpu_ns(DRIVER_THREADS)?,
+    );
+    let run = driver::run(target, opts.connections, duration, pace, body.clone()).await?;
+    let (server1, driver1) = (
+        threads_cpu_ns(SERVER_THREADS)?,
+        threads_cpu_ns(DRIVER_THREADS)?,
+    );
+    let per_request = |ns: u64| ns as f64 / 1000.0 / (run.ok.max(1) as f64);
+    Ok(Measured {
+        server_us: per_request(server1.saturating_sub(server0)),
+        driver_us: per_request(driver1.saturating_sub(driver0)),
+        run,
+    })
 }
 
 fn note_error(notes: &mut Vec<String>, r: &RunStats, who: &str) {
