@@ -144,7 +144,12 @@ async fn verifier_metrics_keep_the_most_recent_subjects_only() {
     let addr = server.addrs().provider;
     // One request each, in order: the first subject is the least recently verified.
     for subject in &subjects {
-        let v = post(addr, "/ratify/gatekeeper/v1/verify", &[subject.clone()]).await;
+        let v = post(
+            addr,
+            "/ratify/gatekeeper/v1/verify",
+            std::slice::from_ref(subject),
+        )
+        .await;
         assert_eq!(v["response"]["items"][0]["value"]["isSuccess"], true, "{v}");
     }
     let text = String::from_utf8(metrics.encode().unwrap()).unwrap();
