@@ -201,7 +201,8 @@ impl Engine {
         self.inner.shared.caches.stats()
     }
 
-    /// Re-reads the config file (and CRD directory) if their contents changed. A bad new
+    /// Re-reads the config file (and CRD directory) if their contents, or those of the
+    /// certificate and docker config files the configuration uses, changed. A bad new
     /// configuration is returned as an error and the old one stays in force; the same bad
     /// contents are not reported again (the next call answers `Unchanged`).
     pub fn reload(&self) -> Result<ReloadOutcome, ConfigError> {
@@ -214,7 +215,8 @@ impl Engine {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let current = self.inner.state.load_full();
-        let fingerprint = EngineConfig::fingerprint(path, crd_dir.as_deref())?;
+        let fingerprint =
+            EngineConfig::current_fingerprint(path, crd_dir.as_deref(), &current.config)?;
         if fingerprint == current.config.fingerprint || rejected.as_ref() == Some(&fingerprint) {
             return Ok(ReloadOutcome::Unchanged);
         }

@@ -300,3 +300,49 @@ async fn crd_changes_are_reloaded() {
     );
     assert!(engine.verify_key(&image, "t").await.unwrap().is_success);
 }
+
+/// A trust certificate rotated in its directory (as a mounted Secret is) reloads the
+/// configuration although `config.json` did not change; a removed directory is reported and
+/// the configuration in force stays.
+#[tokio::test]
+async fn rotated_certificate_files_are_reloaded() {
+    let image = pushed("scopes/cert-rotation").await;
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    let mut v = config_json(
+        vector_json("trustpolicy-strict.json"),
+        std::slice::from_ref(&certs),
+        serde_json::json!({}),
+    );
+    v["imagegate"] = serde_json::json!({"cache": {"verdictTtlSeconds": 600}});
+    let install = |name: &str| {
+        std::fs::write(certs.join("trusted.crt"), vector(name)).unwrap();
+    };
+    install("cert-expired_e2e.crt");
+    let path = write_config(dir.path(), &v);
+    let engine = Engine::from_config_file(&path, options()).unwrap();
+    assert!(!engine.verify_key(&image, "t").await.unwrap().is_success);
+    assert_eq!(engine.reload().unwrap(), ReloadOutcome::Unchanged);
+
+    install("cert-e2e.crt");
+    assert_eq!(
+        engine.reload().unwrap(),
+        ReloadOutcome::Reloaded { generation: 2 }
+    );
+    assert!(engine.verify_key(&image, "t").await.unwrap().is_success);
+    assert_eq!(engine.reload().unwrap(), ReloadOutcome::Unchanged);
+
+    // A file added next to it is a change too (it is loaded as part of the store).
+    std::fs::write(certs.join("second.crt"), vector("cert-expired_e2e.crt")).unwrap();
+    assert_eq!(
+        engine.reload().unwrap(),
+        ReloadOutcome::Reloaded { generation: 3 }
+    );
+
+    std::fs::remove_dir_all(&certs).unwrap();
+    let e = engine.reload().unwrap_err();
+    assert!(e.to_string().contains("verificationCerts"), "{e}");
+    assert_eq!(engine.generation(), 3);
+    assert!(engine.verify_key(&image, "t").await.unwrap().is_success);
+}

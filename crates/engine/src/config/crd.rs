@@ -17,6 +17,7 @@ use super::error::ConfigError;
 use super::plugins::{self, PluginCtx};
 use super::trust::Kmps;
 use super::value::{get, opt_str};
+use super::watched::{WatchRecorder, WatchedFiles};
 use super::Components;
 
 /// The API group Ratify v1 uses.
@@ -30,6 +31,8 @@ const POLICY_NAME: &str = "ratify-policy";
 pub(crate) struct CrdSet {
     pub(crate) cluster: Components,
     pub(crate) namespaced: BTreeMap<String, Components>,
+    /// Files read outside the CRDs (certificates, docker configs).
+    pub(crate) watched: WatchedFiles,
 }
 
 /// One parsed object, before it is turned into a component.
@@ -182,9 +185,11 @@ fn build(objects: Vec<Object>, base: &Path) -> Result<CrdSet, ConfigError> {
         let key = scope_key(o, namespaced)?;
         kmps.certs.insert(key, inline_certificates(o)?);
     }
+    let watch = WatchRecorder::default();
     let mut set = CrdSet {
         cluster: Components::default(),
         namespaced: BTreeMap::new(),
+        watched: WatchedFiles::default(),
     };
     for o in &objects {
         let (kind, namespaced) = base_kind(&o.kind);
@@ -198,6 +203,7 @@ fn build(objects: Vec<Object>, base: &Path) -> Result<CrdSet, ConfigError> {
             base,
             kmps: &kmps,
             namespace: ns.as_deref(),
+            watch: &watch,
         };
         let target = match &ns {
             Some(n) => set.namespaced.entry(n.clone()).or_default(),
@@ -260,6 +266,7 @@ fn build(objects: Vec<Object>, base: &Path) -> Result<CrdSet, ConfigError> {
             }
         }
     }
+    set.watched = watch.finish();
     Ok(set)
 }
 

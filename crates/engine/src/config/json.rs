@@ -10,6 +10,7 @@ use super::plugins::{self, PluginCtx};
 use super::settings::Settings;
 use super::trust::Kmps;
 use super::value::{field, get, index, object, opt_u64};
+use super::watched::{WatchRecorder, WatchedFiles};
 use super::{Components, ExecutorConfig};
 
 /// What `config.json` defines.
@@ -17,6 +18,8 @@ pub(crate) struct FileConfig {
     pub(crate) components: Components,
     pub(crate) executor: ExecutorConfig,
     pub(crate) settings: Settings,
+    /// Files read outside the document (certificates, docker configs).
+    pub(crate) watched: WatchedFiles,
 }
 
 /// Parses a `config.json` document. `source` names it in syntax errors.
@@ -28,10 +31,12 @@ pub(crate) fn parse(bytes: &[u8], source: &str, base: &Path) -> Result<FileConfi
     })?;
     let root = object(&doc, "(top level)")?;
     let kmps = Kmps::default();
+    let watch = WatchRecorder::default();
     let ctx = PluginCtx {
         base,
         kmps: &kmps,
         namespace: None,
+        watch: &watch,
     };
     let mut components = Components::default();
 
@@ -70,6 +75,7 @@ pub(crate) fn parse(bytes: &[u8], source: &str, base: &Path) -> Result<FileConfi
         components,
         executor,
         settings,
+        watched: watch.finish(),
     })
 }
 

@@ -23,6 +23,7 @@ mod plugins;
 pub mod settings;
 mod trust;
 mod value;
+mod watched;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -37,6 +38,7 @@ use crate::verifier::Verifier;
 
 pub use error::ConfigError;
 pub use settings::{CacheSettings, ConcurrencySettings, RegistrySettings, Settings};
+pub use watched::WatchedFiles;
 
 /// Largest config or CRD file read.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -55,6 +57,8 @@ pub struct EngineConfig {
     pub settings: Settings,
     /// SHA-256 over every input file, to detect changes.
     pub fingerprint: String,
+    /// Certificate and docker config files the configuration was built from.
+    pub watched: WatchedFiles,
 }
 
 /// Stores, policy and verifiers of one scope.
@@ -140,14 +144,17 @@ impl EngineConfig {
     /// With CRDs, each kind defined by cluster-scoped CRDs (stores, policy, verifiers)
     /// replaces the one from `config.json`; namespaced CRDs override per namespace.
     pub fn load(config_path: &Path, crd_dir: Option<&Path>) -> Result<Self, ConfigError> {
-        let fingerprint = Self::fingerprint(config_path, crd_dir)?;
+        // Taken before reading, so a change made while loading shows at the next poll.
+        let documents = Self::fingerprint(config_path, crd_dir)?;
         let bytes = read_bounded(config_path)?;
         let base = config_path.parent().unwrap_or(Path::new("."));
         let file = json::parse(&bytes, &config_path.display().to_string(), base)?;
         let mut cluster = file.components;
         let mut namespaced = BTreeMap::new();
+        let mut watched = file.watched;
         if let Some(dir) = crd_dir {
             let crds = crd::load_dir(dir, base)?;
+            watched.merge(crds.watched);
             if !crds.cluster.stores.is_empty() {
                 cluster.stores = crds.cluster.stores;
             }
@@ -160,13 +167,29 @@ impl EngineConfig {
             namespaced = crds.namespaced;
         }
         validate_cluster(&cluster, crd_dir.is_some())?;
+        let fingerprint = combine(&documents, &watched.loaded_digest());
         Ok(Self {
             cluster,
             namespaced,
             executor: file.executor,
             settings: file.settings,
             fingerprint,
+            watched,
         })
+    }
+
+    /// The fingerprint `config` would have if it were loaded now from the same inputs: the
+    /// config file and CRDs, and the certificate and docker config files `config` was built
+    /// from, as they are on disk. It differs from `config.fingerprint` when any of them
+    /// changed (a rotated certificate or credential included).
+    pub fn current_fingerprint(
+        config_path: &Path,
+        crd_dir: Option<&Path>,
+        config: &EngineConfig,
+    ) -> Result<String, ConfigError> {
+        let documents = Self::fingerprint(config_path, crd_dir)?;
+        let files = config.watched.current_digest(trust::read_entry);
+        Ok(combine(&documents, &files))
     }
 
     /// SHA-256 over the config file and every CRD file (names and contents): what the
@@ -188,12 +211,14 @@ impl EngineConfig {
     pub fn from_json(bytes: &[u8], base_dir: &Path) -> Result<Self, ConfigError> {
         let file = json::parse(bytes, "config", base_dir)?;
         validate_cluster(&file.components, false)?;
+        let documents = hex::encode(Sha256::digest(bytes));
         Ok(Self {
             cluster: file.components,
             namespaced: BTreeMap::new(),
             executor: file.executor,
             settings: file.settings,
-            fingerprint: hex::encode(Sha256::digest(bytes)),
+            fingerprint: combine(&documents, &file.watched.loaded_digest()),
+            watched: file.watched,
         })
     }
 
@@ -293,6 +318,15 @@ pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>, ConfigError> {
 }
 
 /// Resolves `p` against `base` unless absolute.
+/// One fingerprint from the documents' and the watched files' digests.
+fn combine(documents: &str, files: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(documents.as_bytes());
+    h.update([0]);
+    h.update(files.as_bytes());
+    hex::encode(h.finalize())
+}
+
 pub(crate) fn resolve_path(base: &Path, p: &str) -> PathBuf {
     let path = Path::new(p);
     if path.is_absolute() {

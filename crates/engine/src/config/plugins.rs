@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::error::ConfigError;
 use super::trust::{self, Kmps};
 use super::value::{field, get, object, opt_bool, opt_str, opt_u64, req_str};
+use super::watched::WatchRecorder;
 use super::{AuthConfig, PolicySpec, StoreConfig};
 use crate::policy::{ConfigPolicy, Quantifier, DEFAULT_KEY};
 use crate::verifier::{ArtifactTypes, NotationVerifier, Verifier, NOTATION_TYPE};
@@ -26,6 +27,8 @@ pub(crate) struct PluginCtx<'a> {
     pub(crate) kmps: &'a Kmps,
     /// The namespace of a namespaced CRD.
     pub(crate) namespace: Option<&'a str>,
+    /// Records the files read outside the config document (certificates, docker configs).
+    pub(crate) watch: &'a WatchRecorder,
 }
 
 /// A `store.plugins[]` entry.
@@ -45,7 +48,7 @@ pub(crate) fn store(
     let ttl = opt_u64(m, "ttl", path)?.unwrap_or(10);
     let auth = match get(m, "authProvider") {
         None => default_docker_config(),
-        Some(a) => auth_provider(a, &field(path, "authProvider"), ctx.base)?,
+        Some(a) => auth_provider(a, &field(path, "authProvider"), ctx)?,
     };
     Ok(StoreConfig {
         name: name.to_owned(),
@@ -57,7 +60,7 @@ pub(crate) fn store(
     })
 }
 
-fn auth_provider(v: &Value, path: &str, base: &Path) -> Result<AuthConfig, ConfigError> {
+fn auth_provider(v: &Value, path: &str, ctx: &PluginCtx<'_>) -> Result<AuthConfig, ConfigError> {
     let m = object(v, path)?;
     let name = req_str(m, "name", path)?;
     if name != "dockerConfig" {
@@ -69,12 +72,16 @@ fn auth_provider(v: &Value, path: &str, base: &Path) -> Result<AuthConfig, Confi
             ),
         ));
     }
-    match opt_str(m, "configPath", path)? {
-        Some(p) => Ok(AuthConfig::DockerConfig {
-            config_path: super::resolve_path(base, p),
-        }),
-        None => Ok(default_docker_config()),
+    let auth = match opt_str(m, "configPath", path)? {
+        Some(p) => AuthConfig::DockerConfig {
+            config_path: super::resolve_path(ctx.base, p),
+        },
+        None => default_docker_config(),
+    };
+    if let AuthConfig::DockerConfig { config_path } = &auth {
+        ctx.watch.docker_config(config_path);
     }
+    Ok(auth)
 }
 
 /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`, if the file exists (Ratify's

@@ -66,7 +66,7 @@ pub(crate) fn load(
     };
     let cert_paths = opt_str_list(m, "verificationCerts", path)?;
     let files = if cert_stores.is_empty() || needs_files(&policy, &cert_stores) {
-        read_cert_files(&cert_paths, &field(path, "verificationCerts"), ctx.base)?
+        read_cert_files(&cert_paths, &field(path, "verificationCerts"), ctx)?
     } else {
         Vec::new()
     };
@@ -235,12 +235,13 @@ fn str_list(v: &Value, path: &str) -> Result<Vec<String>, ConfigError> {
 fn read_cert_files(
     paths: &[String],
     path: &str,
-    base: &Path,
+    ctx: &PluginCtx<'_>,
 ) -> Result<Vec<CertFile>, ConfigError> {
-    let mut out = Vec::new();
+    let mut out: Vec<CertFile> = Vec::new();
     for (i, p) in paths.iter().enumerate() {
         let at = index(path, i);
-        let full = super::resolve_path(base, p);
+        let full = super::resolve_path(ctx.base, p);
+        let first = out.len();
         let mut files = Vec::new();
         collect(&full, 0, &mut files).map_err(|e| ConfigError::invalid(&at, e))?;
         for f in files {
@@ -258,8 +259,26 @@ fn read_cert_files(
                 bytes,
             });
         }
+        let read = out[first..].iter();
+        ctx.watch
+            .certs(&full, read.map(|f| (f.name.as_str(), f.bytes.as_slice())));
     }
     Ok(out)
+}
+
+/// Lists and reads one `verificationCerts` entry as loading does (file names as loading
+/// names them, in the same order), for the watcher ([`super::watched`]).
+pub(crate) fn read_entry(full: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut files = Vec::new();
+    collect(full, 0, &mut files)?;
+    files
+        .into_iter()
+        .take(MAX_CERT_FILES + 1)
+        .map(|f| {
+            let bytes = super::read_bounded(&f).map_err(|e| e.to_string())?;
+            Ok((f.display().to_string(), bytes))
+        })
+        .collect()
 }
 
 fn collect(p: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) -> Result<(), String> {
