@@ -1,5 +1,5 @@
-//! Certificate revocation: the checker interface, result summary, an offline checker and a
-//! test double.
+//! Certificate revocation: the checker interface, result summary, CRL evaluation, an offline
+//! checker and a test double.
 //!
 //! The verifier hands a validated chain (leaf first, root last) to a [`RevocationChecker`] and
 //! turns the per-certificate answers into a verdict with [`summarize`]. As in notation-go
@@ -7,18 +7,26 @@
 //! [`RevocationStatus::NonRevokable`]), a certificate without OCSP or CRL URLs is
 //! non-revokable, and a revoked or undeterminable certificate fails the check.
 //!
-//! Network OCSP/CRL checking is not part of this crate (it does no I/O); the
-//! [`OfflineRevocationChecker`] reports certificates that carry revocation URLs as
-//! [`RevocationStatus::Unknown`].
+//! This crate does no I/O. [`crl`] holds the pure half of CRL checking: [`crl::crl_urls`]
+//! says where to download a certificate's CRLs and [`crl::evaluate_crl`] judges a downloaded
+//! CRL (issuer, signature, freshness, delta and critical extensions, serial lookup). The
+//! download, caching and the checker built on them live in the engine
+//! (`imagegate_engine::revocation::CrlRevocationChecker`). OCSP and delta CRLs are not
+//! supported. The [`OfflineRevocationChecker`] reports certificates that carry revocation URLs
+//! as [`RevocationStatus::Unknown`].
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use rustls_pki_types::CertificateDer;
-use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::dn::DistinguishedName;
+
+pub mod crl;
+
+pub use crl::{crl_next_update, crl_urls, evaluate_crl, CrlAnswer, CrlError, MAX_CRL_SIZE};
 
 /// OID of the OCSP access method in Authority Information Access.
 const OID_AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
@@ -199,23 +207,14 @@ pub fn has_revocation_urls(cert: &CertificateDer<'_>) -> Option<bool> {
     let (_, cert) = X509Certificate::from_der(cert.as_ref()).ok()?;
     let mut found = false;
     for ext in cert.extensions() {
-        match ext.parsed_extension() {
-            ParsedExtension::AuthorityInfoAccess(aia) => {
-                found |= aia.accessdescs.iter().any(|d| {
-                    d.access_method.to_id_string() == OID_AD_OCSP
-                        && matches!(d.access_location, GeneralName::URI(_))
-                });
-            }
-            ParsedExtension::CRLDistributionPoints(cdp) => {
-                found |= cdp.points.iter().any(|p| {
-                    matches!(&p.distribution_point,
-                        Some(DistributionPointName::FullName(names))
-                            if names.iter().any(|n| matches!(n, GeneralName::URI(_))))
-                });
-            }
-            _ => {}
+        if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
+            found |= aia.accessdescs.iter().any(|d| {
+                d.access_method.to_id_string() == OID_AD_OCSP
+                    && matches!(d.access_location, GeneralName::URI(_))
+            });
         }
     }
+    found |= !crl::cdp_uris(&cert).is_empty();
     Some(found)
 }
 
