@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use futures_util::FutureExt as _;
-use imagegate_notation::revocation::{OfflineRevocationChecker, RevocationChecker};
+use imagegate_notation::revocation::RevocationChecker;
 use imagegate_provider::RenderedJson;
 use tokio::sync::Semaphore;
 
@@ -20,6 +20,7 @@ use crate::metrics::MetricsSink;
 use crate::ratify_codes::RatifyCode;
 use crate::registry::{build_client, Registry, RegistryWrapper};
 use crate::report::VerifyResult;
+use crate::revocation::CrlRevocationChecker;
 
 /// A per-key failure, rendered as Ratify renders errors: `"<CODE>: <detail>"`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,9 +50,11 @@ pub type KeyResult<T> = Result<T, KeyError>;
 pub struct EngineOptions {
     /// Time source for certificate checks and result timestamps.
     pub clock: Arc<dyn Clock>,
-    /// Revocation checker for signing and TSA chains. Default: offline (certificates without
-    /// OCSP/CRL URLs pass; those with URLs are "unknown").
-    pub revocation: Arc<dyn RevocationChecker>,
+    /// Revocation checker for signing and TSA chains. `None` (the default): a
+    /// [`CrlRevocationChecker`] on [`EngineOptions::clock`] (CRLs over HTTP; certificates
+    /// without OCSP/CRL URLs pass, OCSP-only ones are "unknown"). Set it, e.g. to
+    /// [`imagegate_notation::revocation::OfflineRevocationChecker`], to avoid network access.
+    pub revocation: Option<Arc<dyn RevocationChecker>>,
     /// A directory of Ratify CRD YAML files loaded with the config file.
     pub crd_dir: Option<PathBuf>,
     /// Wraps each generation's registry client (tests: counting).
@@ -64,7 +67,7 @@ impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             clock: Arc::new(SystemClock),
-            revocation: Arc::new(OfflineRevocationChecker),
+            revocation: None,
             crd_dir: None,
             registry_wrapper: None,
             metrics: None,
@@ -164,8 +167,10 @@ impl Engine {
             id: ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             caches: Arc::new(Caches::new(&config.settings.cache, options.metrics.clone())),
             metrics: options.metrics,
+            revocation: options
+                .revocation
+                .unwrap_or_else(|| Arc::new(CrlRevocationChecker::new(Arc::clone(&options.clock)))),
             clock: options.clock,
-            revocation: options.revocation,
             cpu: Arc::new(Semaphore::new(workers)),
         };
         let state = state(config, 1, options.registry_wrapper.as_ref())?;

@@ -29,6 +29,7 @@ pub mod ratify_codes;
 pub mod registry;
 mod reload;
 pub mod report;
+pub mod revocation;
 pub mod verifier;
 
 pub use config::{ConfigError, EngineConfig};

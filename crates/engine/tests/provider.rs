@@ -35,20 +35,16 @@ async fn post(addr: SocketAddr, path: &str, keys: &[String]) -> serde_json::Valu
     resp.json().await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn verify_and_mutate_through_the_provider() {
-    let p = registry().pusher("provider/app");
-    fixture::push_e2e(&p).await;
-    let unsigned = fixture::push_unsigned(&p).await;
-    let dir = tempfile::tempdir().unwrap();
+/// The engine (strict policy trusting the e2e certificate, recording into `metrics`) behind a
+/// plain-HTTP provider on a free loopback port.
+async fn start_provider(dir: &std::path::Path, metrics: &Metrics) -> (Server, SocketAddr) {
     let config = config_json(
         vector_json("trustpolicy-strict.json"),
         &[vectors_dir().join("cert-e2e.crt")],
         serde_json::json!({}),
     );
-    let metrics = Metrics::new().unwrap();
     let engine = Engine::from_config_file(
-        &write_config(dir.path(), &config),
+        &write_config(dir, &config),
         EngineOptions {
             metrics: Some(Arc::new(metrics.clone())),
             ..options()
@@ -64,6 +60,17 @@ async fn verify_and_mutate_through_the_provider() {
         .await
         .unwrap();
     let addr = server.addrs().provider;
+    (server, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_and_mutate_through_the_provider() {
+    let p = registry().pusher("provider/app");
+    fixture::push_e2e(&p).await;
+    let unsigned = fixture::push_unsigned(&p).await;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new().unwrap();
+    let (server, addr) = start_provider(dir.path(), &metrics).await;
 
     let host = registry().host();
     let signed = format!("{host}/provider/app@{E2E_SUBJECT}");
@@ -120,28 +127,8 @@ async fn verifier_metrics_keep_the_most_recent_subjects_only() {
         subjects.push(format!("{host}/{repo}@{E2E_SUBJECT}"));
     }
     let dir = tempfile::tempdir().unwrap();
-    let config = config_json(
-        vector_json("trustpolicy-strict.json"),
-        &[vectors_dir().join("cert-e2e.crt")],
-        serde_json::json!({}),
-    );
     let metrics = Metrics::with_max_subjects(2).unwrap();
-    let engine = Engine::from_config_file(
-        &write_config(dir.path(), &config),
-        EngineOptions {
-            metrics: Some(Arc::new(metrics.clone())),
-            ..options()
-        },
-    )
-    .unwrap();
-    let mut server_config = ServerConfig::new(Transport::PlaintextForDevelopment);
-    server_config.provider_addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    server_config.health_addr = None;
-    server_config.metrics_addr = None;
-    let server = Server::start(server_config, Arc::new(engine), metrics.clone())
-        .await
-        .unwrap();
-    let addr = server.addrs().provider;
+    let (server, addr) = start_provider(dir.path(), &metrics).await;
     // One request each, in order: the first subject is the least recently verified.
     for subject in &subjects {
         let v = post(

@@ -308,7 +308,9 @@ fn name(cn: &str) -> DistinguishedName {
     dn
 }
 
-fn ca_params(cn: &str) -> CertificateParams {
+/// CA parameters (basicConstraints CA, keyCertSign and cRLSign) valid from
+/// [`CERT_NOT_BEFORE`] to [`CERT_NOT_AFTER`], named like every generated certificate.
+pub fn ca_params(cn: &str) -> CertificateParams {
     let mut p = CertificateParams::default();
     p.distinguished_name = name(cn);
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -318,7 +320,9 @@ fn ca_params(cn: &str) -> CertificateParams {
     p
 }
 
-fn leaf_params(cn: &str) -> CertificateParams {
+/// Code-signing leaf parameters (digitalSignature, EKU codeSigning, CA=false) valid from
+/// [`CERT_NOT_BEFORE`] to [`CERT_NOT_AFTER`].
+pub fn leaf_params(cn: &str) -> CertificateParams {
     let mut p = CertificateParams::default();
     p.distinguished_name = name(cn);
     p.is_ca = IsCa::ExplicitNoCa;
