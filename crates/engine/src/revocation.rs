@@ -16,6 +16,10 @@
 //!   longer than the deadline plus a short grace period.
 //! * A CRL that answered is cached by URL until its `nextUpdate` (by the injected clock); the
 //!   cache is bounded in bytes.
+//! * A distribution point whose download failed (refused, timed out, HTTP error, oversized) is
+//!   not asked again for [`DEFAULT_FAILURE_BACKOFF`]: its certificates are unknown meanwhile, so
+//!   a blackholed CRL server costs one deadline per back-off period instead of one per
+//!   verification (each of which holds a verification slot while it waits).
 //!
 //! [`RevocationChecker::check`] is synchronous. The engine calls it on Tokio's blocking pool
 //! (`spawn_blocking`); the downloads are spawned on the current runtime and awaited with a
@@ -50,6 +54,12 @@ pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// Most CRL distribution point URLs checked for one certificate; a certificate with more is
 /// unknown (real certificates carry one or two).
 pub const MAX_URLS_PER_CERT: usize = 4;
+
+/// Default time a distribution point that failed to download is not asked again.
+pub const DEFAULT_FAILURE_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Most distribution points remembered as failing.
+const MAX_FAILURES: u64 = 1024;
 
 /// How long after the fetch deadline the checker still waits for the download task to report.
 const GRACE: Duration = Duration::from_millis(500);
@@ -98,6 +108,10 @@ pub struct CrlRevocationChecker {
     max_crl_bytes: usize,
     client: OnceLock<Option<reqwest::Client>>,
     cache: moka::sync::Cache<String, Arc<CachedCrl>>,
+    /// Distribution points whose download failed recently, with the failure: not asked again
+    /// until the back-off has passed, so an unreachable or stalled server (say, egress blocked
+    /// by a firewall) costs one deadline per back-off period, not one per verification.
+    failures: Option<moka::sync::Cache<String, FetchError>>,
 }
 
 impl fmt::Debug for CrlRevocationChecker {
@@ -121,7 +135,15 @@ impl CrlRevocationChecker {
             max_crl_bytes: MAX_CRL_SIZE,
             client: OnceLock::new(),
             cache: build_cache(DEFAULT_CACHE_BYTES),
+            failures: build_failures(DEFAULT_FAILURE_BACKOFF),
         }
+    }
+
+    /// Sets how long a distribution point whose download failed is not asked again (its
+    /// certificates are "unknown" meanwhile); zero asks again every time.
+    pub fn with_failure_backoff(mut self, backoff: Duration) -> Self {
+        self.failures = build_failures(backoff);
+        self
     }
 
     /// Sets the deadline of one download (connect, request and body).
@@ -312,14 +334,18 @@ impl RevocationChecker for CrlRevocationChecker {
         let mut crls: HashMap<String, (Result<Bytes, FetchError>, bool)> = HashMap::new();
         let mut missing = Vec::new();
         for url in wanted {
-            match self.cached(url, now) {
-                Some(der) => {
-                    crls.insert(url.clone(), (Ok(der), false));
-                }
-                None => missing.push(url.clone()),
+            if let Some(der) = self.cached(url, now) {
+                crls.insert(url.clone(), (Ok(der), false));
+            } else if let Some(failure) = self.failures.as_ref().and_then(|f| f.get(url)) {
+                crls.insert(url.clone(), (Err(failure), false));
+            } else {
+                missing.push(url.clone());
             }
         }
         for (url, result) in self.fetch_all(missing) {
+            if let (Err(e), Some(failures)) = (&result, &self.failures) {
+                failures.insert(url.clone(), e.clone());
+            }
             crls.insert(url, (result, true));
         }
         chain
@@ -361,6 +387,16 @@ fn build_cache(max_bytes: u64) -> moka::sync::Cache<String, Arc<CachedCrl>> {
         })
         .time_to_live(CACHE_MAX_TTL)
         .build()
+}
+
+/// The failure memory for `backoff` (none when zero).
+fn build_failures(backoff: Duration) -> Option<moka::sync::Cache<String, FetchError>> {
+    (!backoff.is_zero()).then(|| {
+        moka::sync::Cache::builder()
+            .max_capacity(MAX_FAILURES)
+            .time_to_live(backoff)
+            .build()
+    })
 }
 
 /// Downloads one CRL, refusing bodies larger than `max` bytes.

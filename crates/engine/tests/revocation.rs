@@ -318,7 +318,12 @@ async fn stale_or_foreign_crl_is_unknown_and_not_cached() {
     let ca = root();
     let other = root();
     let chain = vec![leaf(&ca, &[server.url("/ca.crl")]), ca.der.clone()];
-    let checker = checker(TestClock::at(T0));
+    // No back-off: every failure is asked again (the back-off has its own test).
+    let checker = Arc::new(
+        CrlRevocationChecker::new(TestClock::at(T0))
+            .with_fetch_timeout(StdDuration::from_millis(500))
+            .with_failure_backoff(StdDuration::ZERO),
+    );
     server.serve("/ca.crl", Served::Crl(ca.crl(&[], T0 - Duration::hours(1))));
     let results = check(&checker, &chain).await;
     assert_eq!(
@@ -419,6 +424,47 @@ async fn stalled_server_is_unknown_within_the_deadline() {
         took < StdDuration::from_millis(1500),
         "waited too long: {took:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_server_is_not_asked_again_until_the_back_off_passes() {
+    let server = CrlServer::start().await;
+    server.serve("/stall.crl", Served::Stall);
+    let ca = root();
+    let chain = vec![leaf(&ca, &[server.url("/stall.crl")]), ca.der.clone()];
+    let checker = Arc::new(
+        CrlRevocationChecker::new(TestClock::at(T0))
+            .with_fetch_timeout(StdDuration::from_millis(300))
+            .with_failure_backoff(StdDuration::from_millis(1500)),
+    );
+    assert_eq!(
+        check(&checker, &chain).await[0].status,
+        RevocationStatus::Unknown
+    );
+    assert_eq!(server.hits("/stall.crl"), 1);
+    // Within the back-off: answered at once, the server is not asked.
+    let started = Instant::now();
+    assert_eq!(
+        check(&checker, &chain).await[0].status,
+        RevocationStatus::Unknown
+    );
+    assert!(
+        started.elapsed() < StdDuration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.hits("/stall.crl"), 1);
+    // After it, and the server has recovered: asked again, and the answer counts.
+    server.serve(
+        "/stall.crl",
+        Served::Crl(ca.crl(&[], T0 + Duration::days(1))),
+    );
+    tokio::time::sleep(StdDuration::from_millis(1600)).await;
+    assert_eq!(
+        check(&checker, &chain).await[0].status,
+        RevocationStatus::Ok
+    );
+    assert_eq!(server.hits("/stall.crl"), 2);
 }
 
 #[test]
