@@ -448,8 +448,9 @@ async fn a_failing_server_is_not_asked_again_until_the_back_off_passes() {
         check(&checker, &chain).await[0].status,
         RevocationStatus::Unknown
     );
+    // (The request count is the check; the time only guards against waiting a deadline.)
     assert!(
-        started.elapsed() < StdDuration::from_millis(250),
+        started.elapsed() < StdDuration::from_secs(1),
         "{:?}",
         started.elapsed()
     );
