@@ -405,7 +405,7 @@ async fn download(client: &reqwest::Client, url: &str, max: usize) -> Result<Byt
         .get(url)
         .send()
         .await
-        .map_err(|e| FetchError::Request(describe(&e)))?;
+        .map_err(|e| FetchError::Request(imagegate_oci::error_chain(&e)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(FetchError::Status(status.as_u16()));
@@ -420,7 +420,7 @@ async fn download(client: &reqwest::Client, url: &str, max: usize) -> Result<Byt
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| FetchError::Request(describe(&e)))?
+        .map_err(|e| FetchError::Request(imagegate_oci::error_chain(&e)))?
     {
         if body.len().saturating_add(chunk.len()) > max {
             return Err(FetchError::TooLarge(max));
@@ -428,16 +428,4 @@ async fn download(client: &reqwest::Client, url: &str, max: usize) -> Result<Byt
         body.extend_from_slice(&chunk);
     }
     Ok(Bytes::from(body))
-}
-
-/// The error and its sources on one line, bounded.
-fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text.chars().take(512).collect()
 }

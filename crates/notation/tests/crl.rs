@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::der::{tlv, utc_time};
+
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use imagegate_notation::revocation::crl::{
@@ -378,7 +380,7 @@ fn hand_built_crls_delta_and_critical_extensions() {
     let cert = leaf(&ca);
     let number = ext(&[0x55, 0x1d, 0x14], false, &tlv(0x02, &[0x05]));
     // Control: the hand-built CRL is accepted and the serial is found.
-    let revoked_entry = seq(&[tlv(0x02, &LEAF_SERIAL), utc(NOW - Duration::days(3))]);
+    let revoked_entry = seq(&[tlv(0x02, &LEAF_SERIAL), utc_time(NOW - Duration::days(3))]);
     let plain = hand_crl(&ca, vec![number.clone()], vec![revoked_entry.clone()]);
     assert!(is_revoked(&eval(&cert, &ca, &plain, None)));
     let empty = hand_crl(&ca, vec![number.clone()], vec![]);
@@ -399,7 +401,7 @@ fn hand_built_crls_delta_and_critical_extensions() {
     // An unknown critical entry extension on the certificate's entry.
     let odd_entry = seq(&[
         tlv(0x02, &LEAF_SERIAL),
-        utc(NOW - Duration::days(3)),
+        utc_time(NOW - Duration::days(3)),
         seq(&[unknown(true)]),
     ]);
     let list = hand_crl(&ca, vec![number], vec![odd_entry]);
@@ -475,36 +477,8 @@ fn fixture() -> &'static (CertificateDer<'static>, CertificateDer<'static>, Vec<
 
 // --- A minimal DER writer and CRL signer for hand-built CRLs ---
 
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
 fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
     tlv(0x30, &parts.concat())
-}
-
-fn utc(t: OffsetDateTime) -> Vec<u8> {
-    let text = format!(
-        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-        t.year() % 100,
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    tlv(0x17, text.as_bytes())
 }
 
 fn ext(oid: &[u8], critical: bool, value: &[u8]) -> Vec<u8> {
@@ -525,8 +499,8 @@ fn hand_crl(ca: &Ca, extensions: Vec<Vec<u8>>, revoked: Vec<Vec<u8>>) -> Vec<u8>
         tlv(0x02, &[0x01]),
         alg.clone(),
         issuer.subject().as_raw().to_vec(),
-        utc(NOW - Duration::days(1)),
-        utc(NOW + Duration::days(7)),
+        utc_time(NOW - Duration::days(1)),
+        utc_time(NOW + Duration::days(7)),
     ];
     if !revoked.is_empty() {
         tbs.push(seq(&revoked));

@@ -4,7 +4,10 @@
 // Test helpers (outside #[test] functions) may unwrap and panic on broken fixtures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use aws_lc_rs::digest;
+use common::der::{tlv, utc_time};
 use imagegate_notation::revocation::{FixedRevocationChecker, RevocationStatus};
 use imagegate_notation::timestamp::{verify_timestamp, TimestampError, VerifiedTimestamp};
 use rcgen::{
@@ -16,20 +19,6 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 // ---------------------------------------------------------------- DER encoding helpers
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len < 0x100 {
-        out.extend_from_slice(&[0x81, len as u8]);
-    } else {
-        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
-    }
-    out.extend_from_slice(content);
-    out
-}
 
 /// Indefinite-length constructed element (BER).
 fn tlv_indefinite(tag: u8, content: &[u8]) -> Vec<u8> {
@@ -101,19 +90,6 @@ fn generalized_time(t: OffsetDateTime, millis: Option<u16>) -> Vec<u8> {
     }
     s.push('Z');
     tlv(0x18, s.as_bytes())
-}
-
-fn utc_time(t: OffsetDateTime) -> Vec<u8> {
-    let s = format!(
-        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-        t.year() % 100,
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    tlv(0x17, s.as_bytes())
 }
 
 fn alg(dotted: &str, null_params: bool) -> Vec<u8> {

@@ -501,10 +501,16 @@ fn map_reqwest(ctx: &Ctx, config: &ClientConfig, e: reqwest::Error) -> OciError 
     }
 }
 
-/// The error and its sources on one line (URLs we build never hold secrets).
 fn describe_reqwest(e: &reqwest::Error) -> String {
+    error_chain(e)
+}
+
+/// An error and its sources on one line, at most 512 characters: what an HTTP client error
+/// says (connection refused, TLS, timeout) is usually in a source, not the error itself.
+/// (URLs we build never hold secrets.)
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = e.source();
     while let Some(s) = source {
         text.push_str(": ");
         text.push_str(&s.to_string());

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: vector files, trust stores, requests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod der;
 pub mod pki;
 
 use std::path::PathBuf;
