@@ -4,8 +4,11 @@
 //! warnings under permissive/audit), 1 verification failed, 2 usage or configuration error.
 
 mod clock;
+mod discover;
 mod exit;
+mod registry_args;
 mod report;
+mod resolve;
 mod serve;
 mod sign;
 mod verify;
@@ -32,6 +35,10 @@ enum Command {
     Serve(serve::Args),
     /// Sign an image in its registry with a key and certificate chain (Notation JWS or COSE).
     Sign(sign::Args),
+    /// Resolve an image reference to its manifest digest (what /mutate pins a tag to).
+    Resolve(resolve::Args),
+    /// List an image's referrers (signatures, SBOMs, …) and theirs, as a tree or JSON.
+    Discover(discover::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -52,6 +59,8 @@ fn main() -> std::process::ExitCode {
         Command::Verify(args) => verify::run(&args),
         Command::Serve(args) => serve::run_command(&args),
         Command::Sign(args) => sign::run(&args),
+        Command::Resolve(args) => resolve::run(&args),
+        Command::Discover(args) => discover::run(&args),
     };
     match outcome {
         Ok(exit) => exit.into(),

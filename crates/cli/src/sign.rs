@@ -8,30 +8,24 @@
 //! the referrers tag index is updated. The signature manifest digest is printed on stdout.
 
 use std::fmt;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use bytes::Bytes;
 use imagegate_notation::envelope::EnvelopeFormat;
 use imagegate_notation::sign::{SignOptions, Signer};
 use imagegate_notation::Descriptor;
-use imagegate_oci::{
-    Anonymous, ClientConfig, CredentialProvider, DockerConfig, Reference, ReferrerIndexing,
-    RegistryClient, SignatureShape,
-};
+use imagegate_oci::{Reference, ReferrerIndexing, RegistryClient, SignatureShape};
 
 use crate::clock;
 use crate::exit::Exit;
+use crate::registry_args::{read_bounded, runtime, RegistryArgs};
 
 /// Largest private key file read.
 const MAX_KEY_FILE: u64 = 64 * 1024;
 /// Largest certificate chain file read.
 const MAX_CHAIN_FILE: u64 = 1024 * 1024;
-/// Largest registry credentials file read.
-const MAX_CONFIG_FILE: u64 = 1024 * 1024;
 /// Longest accepted `--expiry` (ten years).
 const MAX_EXPIRY: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 
@@ -74,12 +68,9 @@ pub(crate) struct Args {
     /// Signature expiry after the signing time, e.g. 24h, 30m, 7d, 1h30m (units s, m, h, d).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     expiry: Option<Duration>,
-    /// Registry host (host or host:port) reached over plain HTTP; loopback hosts always are.
-    #[arg(long = "insecure-registry", value_name = "HOST")]
-    insecure_registries: Vec<String>,
-    /// Docker config.json (or a mounted .dockerconfigjson) with push credentials.
-    #[arg(long, value_name = "FILE")]
-    registry_config: Option<PathBuf>,
+    /// How to reach the registry (push credentials in `--registry-config`).
+    #[command(flatten)]
+    registry: RegistryArgs,
     /// Signing agent recorded (unsigned) in the envelope.
     #[arg(long, value_name = "TEXT", default_value = concat!("imagegate/", env!("CARGO_PKG_VERSION")))]
     signing_agent: String,
@@ -90,25 +81,8 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> Result<Exit> {
     let signer = load_signer(&args.key, &args.cert)?;
     let reference = Reference::parse(&args.image)?;
-    let credentials: Arc<dyn CredentialProvider> =
-        match &args.registry_config {
-            Some(path) => {
-                let bytes = read_bounded(path, MAX_CONFIG_FILE, "registry config")?;
-                Arc::new(DockerConfig::from_json(&bytes).with_context(|| {
-                    format!("--registry-config {} is not usable", path.display())
-                })?)
-            }
-            None => Arc::new(Anonymous),
-        };
-    let client = RegistryClient::new(ClientConfig {
-        insecure_hosts: args.insecure_registries.clone(),
-        credentials,
-        ..ClientConfig::default()
-    })?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let client = args.registry.client()?;
+    let runtime = runtime()?;
     match runtime.block_on(sign(&client, &signer, &reference, args)) {
         Ok(done) => {
             eprintln!("{done}");
@@ -209,23 +183,6 @@ fn load_signer(key: &Path, cert: &Path) -> Result<Signer> {
             cert.display()
         )
     })
-}
-
-/// Reads at most `cap` bytes of `path`; a longer file is an error.
-fn read_bounded(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open the {what} file {}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(cap + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read the {what} file {}", path.display()))?;
-    if bytes.len() as u64 > cap {
-        bail!(
-            "the {what} file {} is larger than {cap} bytes",
-            path.display()
-        );
-    }
-    Ok(bytes)
 }
 
 /// Parses `24h`, `30m`, `90s`, `7d` and sums like `1h30m`; at most ten years.
