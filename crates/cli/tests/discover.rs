@@ -5,24 +5,14 @@
 // Integration test helpers outside #[test] fns may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
 
-use imagegate_testkit::{Pki, Registry};
+use std::process::Output;
+
+use common::{imagegate, registry};
+use imagegate_testkit::Pki;
 
 const NOTARY: &str = "application/vnd.cncf.notary.signature";
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
-
-fn imagegate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_imagegate"))
-        .args(args)
-        .output()
-        .expect("cannot run the imagegate binary")
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -6,9 +6,11 @@
 // Integration test helpers outside #[test] fns may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
 
+use std::process::Output;
+
+use common::{imagegate, registry};
 use imagegate_notation::policy::TrustPolicyDocument;
 use imagegate_notation::revocation::OfflineRevocationChecker;
 use imagegate_notation::sign::{chain_thumbprints, ANNOTATION_CREATED, ANNOTATION_THUMBPRINTS};
@@ -20,18 +22,6 @@ use imagegate_oci::{
 use imagegate_testkit::{Pki, PkiFiles, Registry};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
-
-fn imagegate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_imagegate"))
-        .args(args)
-        .output()
-        .expect("cannot run the imagegate binary")
-}
 
 fn sign(files: &PkiFiles, image: &str, extra: &[&str]) -> Output {
     let mut args = vec![
