@@ -59,9 +59,13 @@ async fn start_provider(dir: &std::path::Path, metrics: &Metrics) -> (Server, So
     server_config.provider_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     server_config.health_addr = None;
     server_config.metrics_addr = None;
-    let server = Server::start(server_config, EngineHandler::shared(engine), metrics.clone())
-        .await
-        .unwrap();
+    let server = Server::start(
+        server_config,
+        EngineHandler::shared(engine),
+        metrics.clone(),
+    )
+    .await
+    .unwrap();
     let addr = server.addrs().provider;
     (server, addr)
 }

@@ -269,11 +269,11 @@ mod tests {
 
     #[test]
     fn borrowed_split_agrees_with_parse() {
-        for raw in ["nginx", "[a]b]c", "[]x", "[open", "[", "", "[Team]x", "[ns]"] {
+        for raw in [
+            "nginx", "[a]b]c", "[]x", "[open", "[", "", "[Team]x", "[ns]",
+        ] {
             let owned = RequestKey::parse(raw, MAX).map(|k| (k.namespace, k.image));
-            let borrowed = split(raw).map(|k| {
-                (k.namespace.map(str::to_owned), k.image.to_owned())
-            });
+            let borrowed = split(raw).map(|k| (k.namespace.map(str::to_owned), k.image.to_owned()));
             assert_eq!(owned, borrowed, "{raw:?}");
         }
         // Control characters are part of the image; they are never stripped.
