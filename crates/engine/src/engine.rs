@@ -359,10 +359,23 @@ fn state(
             namespaced.insert(ns.clone(), client(Some(store))?);
         }
     }
+    // Verifiers are built here, per generation, from the configuration's plain specs.
+    let build = |specs: &[crate::config::VerifierSpec]| {
+        specs.iter().map(crate::verifier::build).collect::<Vec<_>>()
+    };
+    let verifiers = build(&config.cluster.verifiers);
+    let namespaced_verifiers = config
+        .namespaced
+        .iter()
+        .filter(|(_, c)| !c.verifiers.is_empty())
+        .map(|(ns, c)| (ns.clone(), build(&c.verifiers)))
+        .collect();
     Ok(State {
         generation,
         config: Arc::new(config),
         registry,
         namespaced,
+        verifiers,
+        namespaced_verifiers,
     })
 }

@@ -23,21 +23,21 @@ mod plugins;
 pub mod settings;
 mod trust;
 mod value;
+mod verifiers;
 mod watched;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 
 use crate::policy::ConfigPolicy;
-use crate::verifier::Verifier;
 
 pub use error::ConfigError;
 pub use settings::{CacheSettings, ConcurrencySettings, RegistrySettings, Settings};
+pub use verifiers::{ArtifactTypes, VerifierSpec};
 pub use watched::WatchedFiles;
 
 /// Largest config or CRD file read.
@@ -69,7 +69,7 @@ pub struct Components {
     /// The policy.
     pub policy: Option<PolicySpec>,
     /// Verifiers, in configuration order (the first match wins per referrer).
-    pub verifiers: Vec<Arc<dyn Verifier>>,
+    pub verifiers: Vec<VerifierSpec>,
 }
 
 /// The components that apply to a request from one namespace.
@@ -80,7 +80,9 @@ pub struct Resolved<'a> {
     /// Policy.
     pub policy: Option<&'a PolicySpec>,
     /// Verifiers.
-    pub verifiers: &'a [Arc<dyn Verifier>],
+    pub verifiers: &'a [VerifierSpec],
+    /// Whose verifiers these are: the namespace's own, or `None` for the cluster's.
+    pub verifier_scope: Option<&'a str>,
 }
 
 /// An `oras` store.
@@ -225,28 +227,31 @@ impl EngineConfig {
     /// The components for a request from `namespace`: per kind, the namespace's own when it
     /// defines that kind, else the cluster's (Ratify §2.4).
     pub fn resolve(&self, namespace: Option<&str>) -> Resolved<'_> {
-        let ns = namespace.and_then(|n| self.namespaced.get(n));
-        let pick_stores = ns.filter(|c| !c.stores.is_empty()).unwrap_or(&self.cluster);
-        let pick_verifiers = ns
-            .filter(|c| !c.verifiers.is_empty())
+        let ns = namespace.and_then(|n| self.namespaced.get_key_value(n));
+        let pick_stores = ns
+            .map(|(_, c)| c)
+            .filter(|c| !c.stores.is_empty())
             .unwrap_or(&self.cluster);
+        let own_verifiers = ns.filter(|(_, c)| !c.verifiers.is_empty());
+        let pick_verifiers = own_verifiers.map_or(&self.cluster, |(_, c)| c);
         let policy = ns
-            .and_then(|c| c.policy.as_ref())
+            .and_then(|(_, c)| c.policy.as_ref())
             .or(self.cluster.policy.as_ref());
         Resolved {
             stores: &pick_stores.stores,
             policy,
             verifiers: &pick_verifiers.verifiers,
+            verifier_scope: own_verifiers.map(|(name, _)| name.as_str()),
         }
     }
 
     /// All distinct artifact types the verifiers of a scope handle, or `None` for any (`*`).
-    pub fn artifact_type_filter(verifiers: &[Arc<dyn Verifier>]) -> Option<Vec<String>> {
+    pub fn artifact_type_filter(verifiers: &[VerifierSpec]) -> Option<Vec<String>> {
         let mut out = Vec::new();
         for v in verifiers {
-            match v.artifact_types() {
-                crate::verifier::ArtifactTypes::Any => return None,
-                crate::verifier::ArtifactTypes::List(items) => {
+            match &v.artifact_types {
+                ArtifactTypes::Any => return None,
+                ArtifactTypes::List(items) => {
                     for t in items {
                         if !out.contains(t) {
                             out.push(t.clone());

@@ -11,10 +11,13 @@ use serde_json::Value;
 use super::error::ConfigError;
 use super::trust::{self, Kmps};
 use super::value::{field, get, object, opt_bool, opt_str, opt_u64, req_str};
+use super::verifiers::{ArtifactTypes, VerifierSpec};
 use super::watched::WatchRecorder;
 use super::{AuthConfig, PolicySpec, StoreConfig};
 use crate::policy::{ConfigPolicy, Quantifier, DEFAULT_KEY};
-use crate::verifier::{ArtifactTypes, NotationVerifier, Verifier, NOTATION_TYPE};
+
+/// The one verifier type imagegate runs.
+const NOTATION_TYPE: &str = "notation";
 
 /// The notary signature artifact type, the default `artifactTypes` of a notation verifier.
 pub(crate) const NOTARY_SIGNATURE: &str = "application/vnd.cncf.notary.signature";
@@ -143,7 +146,7 @@ pub(crate) fn verifier(
     v: &Value,
     path: &str,
     ctx: &PluginCtx<'_>,
-) -> Result<std::sync::Arc<dyn Verifier>, ConfigError> {
+) -> Result<VerifierSpec, ConfigError> {
     let m = object(v, path)?;
     let name = req_str(m, "name", path)?;
     let kind = opt_str(m, "type", path)?
@@ -176,11 +179,11 @@ pub(crate) fn verifier(
         ));
     }
     let (policy, store) = trust::load(m, path, ctx)?;
-    Ok(std::sync::Arc::new(NotationVerifier::new(
-        name,
-        kind,
+    Ok(VerifierSpec {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
         artifact_types,
-        policy,
-        store,
-    )))
+        policy: std::sync::Arc::new(policy),
+        store: std::sync::Arc::new(store),
+    })
 }

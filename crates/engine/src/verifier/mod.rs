@@ -19,45 +19,12 @@ use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
 use crate::cache::Caches;
+use crate::config::VerifierSpec;
 use crate::registry::Registry;
 use crate::report::VerifierReport;
 
+pub use crate::config::ArtifactTypes;
 pub use notation::{NotationVerifier, NOTATION_TYPE, SUCCESS_MESSAGE};
-
-/// Which referrer artifact types a verifier handles (Ratify `artifactTypes`, comma-separated,
-/// `*` for all).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ArtifactTypes {
-    /// `*`: every artifact type.
-    Any,
-    /// Exactly these.
-    List(Vec<String>),
-}
-
-impl ArtifactTypes {
-    /// Parses Ratify's comma-separated form; blanks are ignored.
-    pub fn parse(s: &str) -> Self {
-        let items: Vec<String> = s
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if items.iter().any(|t| t == "*") {
-            Self::Any
-        } else {
-            Self::List(items)
-        }
-    }
-
-    /// Whether `artifact_type` is handled.
-    pub fn matches(&self, artifact_type: &str) -> bool {
-        match self {
-            Self::Any => true,
-            Self::List(items) => items.iter().any(|t| t == artifact_type),
-        }
-    }
-}
 
 /// The subject being verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +149,18 @@ pub(crate) fn content_key(scope: &str, r: &Reference, digest: &str) -> String {
     format!("{scope}{}/{}@{digest}", r.registry, r.repository)
 }
 
+/// Builds the verifier a [`VerifierSpec`] describes. Called when a configuration generation
+/// becomes the executor's state: the configuration itself stays plain data.
+pub fn build(spec: &VerifierSpec) -> Arc<dyn Verifier> {
+    Arc::new(NotationVerifier::new(
+        &spec.name,
+        &spec.kind,
+        spec.artifact_types.clone(),
+        spec.policy.clone(),
+        spec.store.clone(),
+    ))
+}
+
 /// A verifier of one kind of referrer.
 pub trait Verifier: Send + Sync + fmt::Debug + 'static {
     /// The configured name (`name`; CRD `metadata.name`).
@@ -198,18 +177,4 @@ pub trait Verifier: Send + Sync + fmt::Debug + 'static {
         referrer: &'a Descriptor,
         env: &'a VerifyEnv,
     ) -> BoxFuture<'a, VerifierReport>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn artifact_types() {
-        let t = ArtifactTypes::parse("application/a, application/b");
-        assert!(t.matches("application/a") && t.matches("application/b"));
-        assert!(!t.matches("application/c"));
-        assert_eq!(ArtifactTypes::parse("x,*"), ArtifactTypes::Any);
-        assert!(!ArtifactTypes::parse("").matches(""));
-    }
 }

@@ -38,15 +38,15 @@ impl NotationVerifier {
         name: &str,
         kind: &str,
         artifact_types: ArtifactTypes,
-        policy: TrustPolicyDocument,
-        store: TrustStore,
+        policy: Arc<TrustPolicyDocument>,
+        store: Arc<TrustStore>,
     ) -> Self {
         Self {
             name: name.to_owned(),
             kind: kind.to_owned(),
             artifact_types,
-            policy: Arc::new(policy),
-            store: Arc::new(store),
+            policy,
+            store,
             limits: Arc::new(Limits::DEFAULT),
             chains: Arc::new(ChainCache::new()),
         }
