@@ -9,12 +9,10 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use imagegate_engine::metrics::{MetricsSink, VerifierRunRecord};
+use imagegate_engine::metrics::MetricsSink;
 use imagegate_engine::{Decision, Engine, KeyResult};
-use imagegate_provider::{
-    KeyContext, KeyHandler, KeyOutcome, Metrics, RenderedJson, RequestKey, VerifierRun,
-};
-use imagegate_ratify::SplitKey;
+use imagegate_provider::{KeyContext, KeyHandler, KeyOutcome, Metrics, RenderedJson, RequestKey};
+use imagegate_ratify::{SplitKey, VerifierRun};
 
 /// [`KeyHandler`] for an [`Engine`].
 #[derive(Clone, Debug)]
@@ -48,15 +46,8 @@ impl MetricsSink for PrometheusSink {
         }
     }
 
-    fn verifier_run(&self, run: VerifierRunRecord<'_>) {
-        self.0.observe_verifier(VerifierRun {
-            verifier: run.verifier,
-            subject: run.subject,
-            success: run.success,
-            error: run.error,
-            namespace: run.namespace,
-            duration: run.duration,
-        });
+    fn verifier_run(&self, run: VerifierRun<'_>) {
+        self.0.observe_verifier(run);
     }
 
     fn stale_verdict(&self, success: bool) {

@@ -99,7 +99,8 @@ pub use crate::error::ProviderError;
 pub use crate::handler::{KeyContext, KeyHandler, KeyOutcome};
 pub use crate::logging::{init_logging, LogFormat, LoggingError};
 pub use crate::metrics::{
-    Metrics, MetricsError, VerifierRun, DEFAULT_MAX_SUBJECT_SERIES, METRICS_CONTENT_TYPE,
+    Metrics, MetricsError, VerifierRun, DEFAULT_MAX_SUBJECT_SERIES, DEFAULT_MAX_VERIFIER_SERIES,
+    METRICS_CONTENT_TYPE,
 };
 pub use crate::routes::{MUTATE_PATH, VERIFY_PATH};
 #[doc(hidden)]

@@ -14,6 +14,8 @@ use prometheus::{
 };
 use thiserror::Error;
 
+pub use imagegate_ratify::VerifierRun;
+
 use crate::subject_series::SubjectSeries;
 
 /// Buckets of `ratify_verification_request` in ms.
@@ -33,6 +35,11 @@ const VERIFIER_BUCKETS: &[f64] = &[
 
 /// Subjects with a `ratify_verifier_duration` series by default ([`Metrics::with_max_subjects`]).
 pub const DEFAULT_MAX_SUBJECT_SERIES: usize = 1000;
+
+/// `ratify_verifier_duration` series (subject and label combination) kept at most by default
+/// ([`Metrics::with_limits`]). A series is one histogram: up to about 3.5 KB of `/metrics`
+/// text with a long subject, so this bounds that histogram's share of a scrape near 7 MB.
+pub const DEFAULT_MAX_VERIFIER_SERIES: usize = 2000;
 
 /// The content type of [`Metrics::encode`]'s output.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -61,6 +68,7 @@ struct Inner {
     tls_reload: IntCounterVec,
     stale_verdicts: IntCounterVec,
     subject_evictions: IntCounter,
+    series_evictions: IntCounter,
     /// Which subjects have a `verifier_duration` series; observations happen under this lock
     /// so that an eviction cannot race a new observation of the same subject.
     subjects: Mutex<SubjectSeries>,
@@ -83,23 +91,6 @@ struct Hot {
     blob_cache: [OnceLock<IntCounter>; 2],
 }
 
-/// One verifier run, for `ratify_verifier_duration`.
-#[derive(Clone, Copy, Debug)]
-pub struct VerifierRun<'a> {
-    /// The verifier's name (e.g. `verifier-notation`).
-    pub verifier: &'a str,
-    /// The subject reference (high cardinality, as in Ratify).
-    pub subject: &'a str,
-    /// Whether the verifier succeeded.
-    pub success: bool,
-    /// The error text, or empty.
-    pub error: &'a str,
-    /// The namespace of a `[namespace]image` key, or empty.
-    pub namespace: &'a str,
-    /// How long it took.
-    pub duration: Duration,
-}
-
 // === impl Metrics ===
 
 impl Metrics {
@@ -110,9 +101,17 @@ impl Metrics {
     }
 
     /// A fresh registry keeping `ratify_verifier_duration` series for at most `max_subjects`
-    /// subjects (at least one): the least recently verified subject loses its series when a
-    /// new one would exceed the cap, counted in `imagegate_metrics_subjects_evicted_total`.
+    /// subjects (at least one) and [`DEFAULT_MAX_VERIFIER_SERIES`] series in all.
     pub fn with_max_subjects(max_subjects: usize) -> Result<Self, MetricsError> {
+        Self::with_limits(max_subjects, DEFAULT_MAX_VERIFIER_SERIES)
+    }
+
+    /// A fresh registry keeping `ratify_verifier_duration` series for at most `max_subjects`
+    /// subjects and `max_series` series (label combinations) in all, each at least one: the
+    /// least recently verified subject loses its series when a new subject or series would
+    /// exceed a cap, counted in `imagegate_metrics_subjects_evicted_total` and
+    /// `imagegate_metrics_series_evicted_total`.
+    pub fn with_limits(max_subjects: usize, max_series: usize) -> Result<Self, MetricsError> {
         let registry = Registry::new();
         let histogram = |name: &str, help: &str, buckets: &[f64], labels: &[&str]| {
             let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
@@ -189,7 +188,16 @@ impl Metrics {
                 registry.register(Box::new(metric.clone()))?;
                 metric
             },
-            subjects: Mutex::new(SubjectSeries::new(max_subjects)),
+            series_evictions: {
+                let metric = IntCounter::new(
+                    "imagegate_metrics_series_evicted_total",
+                    "ratify_verifier_duration series dropped to keep the number of subjects \
+                     and of series bounded",
+                )?;
+                registry.register(Box::new(metric.clone()))?;
+                metric
+            },
+            subjects: Mutex::new(SubjectSeries::new(max_subjects, max_series)),
             registry,
             hot: Hot::default(),
         };
@@ -222,24 +230,35 @@ impl Metrics {
     pub fn observe_verifier(&self, run: VerifierRun<'_>) {
         let inner = &self.inner;
         let success = bool_label(run.success);
-        let others = [run.verifier, success, run.error, run.namespace].map(str::to_owned);
+        let error = run.error_label();
+        let others = [run.verifier, success, error, run.namespace].map(str::to_owned);
         let mut subjects = inner
             .subjects
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some((subject, series)) = subjects.admit(run.subject, &others).evicted {
+        for (subject, series) in subjects.admit(run.subject, &others).evicted {
             for [verifier, success, error, namespace] in &series {
                 // Absent only if never observed, which admit rules out; nothing to undo.
                 let _ = inner
                     .verifier_duration
                     .remove_label_values(&[verifier, &subject, success, error, namespace]);
+                inner.series_evictions.inc();
             }
-            inner.subject_evictions.inc();
+            // A subject that only gave up older series to its own new one still has a series.
+            if subject != run.subject {
+                inner.subject_evictions.inc();
+            }
         }
         inner
             .verifier_duration
-            .with_label_values(&[run.verifier, run.subject, success, run.error, run.namespace])
+            .with_label_values(&[run.verifier, run.subject, success, error, run.namespace])
             .observe(millis(run.duration));
+    }
+
+    /// How many `ratify_verifier_duration` series (subject and label combination) exist now.
+    pub fn verifier_series(&self) -> usize {
+        let subjects = self.inner.subjects.lock();
+        subjects.unwrap_or_else(PoisonError::into_inner).series()
     }
 
     /// How many subjects have a `ratify_verifier_duration` series now.
@@ -351,7 +370,7 @@ mod tests {
             verifier: "verifier-notation",
             subject: "ghcr.io/a@sha256:00",
             success: true,
-            error: "",
+            error: None,
             namespace: "",
             duration: Duration::from_millis(40),
         });
@@ -417,7 +436,7 @@ mod tests {
                 verifier: "verifier-notation",
                 subject,
                 success,
-                error: "",
+                error: None,
                 namespace: "",
                 duration: Duration::from_millis(5),
             });
@@ -464,5 +483,60 @@ mod tests {
             text.contains("imagegate_metrics_subjects_evicted_total 2"),
             "{text}"
         );
+    }
+
+    /// Issue 16 item 2: thousands of distinct failures (distinct subjects, every cause kind,
+    /// several namespaces) never grow `ratify_verifier_duration` past its series cap, the
+    /// `error` label only ever holds a cause kind, and the scrape stays bounded.
+    #[test]
+    fn thousands_of_distinct_failures_keep_series_and_scrape_bounded() {
+        use imagegate_ratify::CauseKind;
+        let (max_subjects, max_series) = (300, 500);
+        let metrics = Metrics::with_limits(max_subjects, max_series).unwrap();
+        let kinds = CauseKind::ALL;
+        for i in 0..5000usize {
+            let subject = format!("registry.test/app{i}@sha256:{i:064x}");
+            // Each subject fails with three different kinds in three namespaces.
+            for j in 0..3 {
+                metrics.observe_verifier(VerifierRun {
+                    verifier: "verifier-notation",
+                    subject: &subject,
+                    success: false,
+                    error: Some(kinds[(i + j) % kinds.len()]),
+                    namespace: ["", "team-a", "team-b"][j],
+                    duration: Duration::from_millis(5),
+                });
+            }
+            assert!(metrics.verifier_series() <= max_series, "at {i}");
+            assert!(metrics.subject_series() <= max_subjects, "at {i}");
+        }
+        let text = String::from_utf8(metrics.encode().unwrap()).unwrap();
+        let counts: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("ratify_verifier_duration_count{"))
+            .collect();
+        assert_eq!(counts.len(), metrics.verifier_series());
+        assert!(counts.len() <= max_series && counts.len() > max_series / 2);
+        let labels: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        for line in &counts {
+            let error = line
+                .split("error=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap();
+            assert!(labels.contains(&error), "{line}");
+        }
+        // One series is 15 lines of at most ~260 bytes here; the rest of the registry is small.
+        let per_series = text.len() / counts.len();
+        assert!(per_series < 4_000, "{per_series} bytes per series");
+        assert!(text.len() < max_series * 4_000, "{} bytes", text.len());
+        let evicted = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap()
+        };
+        assert!(evicted("imagegate_metrics_series_evicted_total ") >= 15_000 - 500);
+        assert!(evicted("imagegate_metrics_subjects_evicted_total ") >= 5000 - 300);
     }
 }

@@ -10,6 +10,7 @@
 //!   ([`CauseKind`]) and the typed per-key failure ([`Failure`]) whose `Display` is the one
 //!   rendering of Ratify's `"<CODE>: <detail>"` wire text;
 //! * request keys, `[namespace]image` ([`RequestKey`], [`split`]);
+//! * one verifier run as `ratify_verifier_duration` labels it ([`VerifierRun`]);
 //! * Go's duration text ([`go_duration`]) and timestamp text ([`rfc3339_nano`]) that Ratify's
 //!   messages use.
 #![deny(missing_docs)]
@@ -20,6 +21,7 @@ mod duration;
 mod json;
 mod key;
 mod result;
+mod run;
 
 pub use crate::code::{Cause, CauseKind, Failure, RatifyCode};
 pub use crate::duration::go_duration;
@@ -28,3 +30,4 @@ pub use crate::key::{split, KeyFormatError, RequestKey, SplitKey};
 pub use crate::result::{
     render_result, rfc3339_nano, RenderedReports, VerifierReport, VerifyResult, RESULT_VERSION,
 };
+pub use crate::run::VerifierRun;

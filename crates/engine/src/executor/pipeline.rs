@@ -10,7 +10,7 @@ use imagegate_ratify::{Cause, CauseKind, RatifyCode, VerifierReport};
 use super::{Access, Shared, State};
 use crate::cache::Verdict;
 use crate::config::{PolicySpec, Resolved};
-use crate::metrics::VerifierRunRecord;
+use crate::metrics::VerifierRun;
 use crate::policy::ReportSummary;
 use crate::ratify_codes;
 use crate::verifier::{content_key, Subject, Verifier, VerifyEnv};
@@ -96,11 +96,11 @@ pub(super) async fn decide(
             let started = tokio::time::Instant::now();
             let report = verifier.verify(subject, d, env).await;
             if let Some(sink) = &shared.metrics {
-                sink.verifier_run(VerifierRunRecord {
+                sink.verifier_run(VerifierRun {
                     verifier: verifier.name(),
                     subject: &subject.display,
                     success: report.is_success,
-                    error: &report.error_reason,
+                    error: report.cause.map(|c| c.kind),
                     namespace: namespace.unwrap_or_default(),
                     duration: started.elapsed(),
                 });

@@ -86,7 +86,7 @@ impl TestHandler {
                 verifier: "verifier-notation",
                 subject: &key.image,
                 success: true,
-                error: "",
+                error: None,
                 namespace: "",
                 duration: Duration::from_millis(3),
             });
