@@ -32,7 +32,7 @@ pub struct ServerConfig {
     /// TLS on the provider listener, or plain HTTP for development.
     pub transport: Transport,
     /// Bounds on what one request may carry.
-    pub limits: Limits,
+    pub limits: RequestLimits,
     /// Per-key deadlines.
     pub deadlines: Deadlines,
     /// How many keys run at once.
@@ -68,7 +68,7 @@ pub struct TlsFiles {
 
 /// Bounds on one request.
 #[derive(Clone, Debug)]
-pub struct Limits {
+pub struct RequestLimits {
     /// Largest accepted request body; larger ones get HTTP 413 without being read.
     pub max_body_bytes: usize,
     /// Most keys in one request.
@@ -136,7 +136,7 @@ impl ServerConfig {
             health_addr: Some(any(DEFAULT_HEALTH_PORT)),
             metrics_addr: Some(any(DEFAULT_METRICS_PORT)),
             transport,
-            limits: Limits::default(),
+            limits: RequestLimits::default(),
             deadlines: Deadlines::default(),
             concurrency: Concurrency::default(),
             trace_id_headers: vec![DEFAULT_TRACE_ID_HEADER.to_owned()],
@@ -216,9 +216,9 @@ impl TlsFiles {
     }
 }
 
-// === impl Limits ===
+// === impl RequestLimits ===
 
-impl Default for Limits {
+impl Default for RequestLimits {
     /// 1 MiB bodies, 1000 keys, 4 KiB keys, 5 s to read a body.
     fn default() -> Self {
         Self {

@@ -27,7 +27,7 @@ use crate::wire::{Answer, AnswerError, AnswerValue};
 
 /// Which endpoint a request came to.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub(crate) enum Operation {
+pub(crate) enum Endpoint {
     /// `POST /ratify/gatekeeper/v1/verify`.
     Verify,
     /// `POST /ratify/gatekeeper/v1/mutate`.
@@ -43,9 +43,9 @@ pub(crate) struct Dispatcher {
     deadlines: Deadlines,
 }
 
-// === impl Operation ===
+// === impl Endpoint ===
 
-impl Operation {
+impl Endpoint {
     /// Ratify sets `idempotent` on mutate only.
     pub(crate) fn idempotent(self) -> bool {
         matches!(self, Self::Mutate)
@@ -80,17 +80,17 @@ impl Dispatcher {
     }
 
     /// The deadline of every key of an `op` request.
-    pub(crate) fn deadline(&self, op: Operation) -> Duration {
+    pub(crate) fn deadline(&self, op: Endpoint) -> Duration {
         match op {
-            Operation::Verify => self.deadlines.verify,
-            Operation::Mutate => self.deadlines.mutate,
+            Endpoint::Verify => self.deadlines.verify,
+            Endpoint::Mutate => self.deadlines.mutate,
         }
     }
 
     /// One answer per key, in the order of `keys`.
     pub(crate) async fn run(
         &self,
-        op: Operation,
+        op: Endpoint,
         keys: Vec<String>,
         trace_id: &str,
         arrived: Instant,
@@ -128,8 +128,8 @@ impl Dispatcher {
     }
 
     /// The handler's immediate answer, if it has one; a panic becomes the key's error.
-    fn ready(&self, op: Operation, key: &RequestKey, trace_id: &str) -> Option<KeyOutcome> {
-        if op != Operation::Verify {
+    fn ready(&self, op: Endpoint, key: &RequestKey, trace_id: &str) -> Option<KeyOutcome> {
+        if op != Endpoint::Verify {
             return None;
         }
         let handler = &self.handler;
@@ -151,8 +151,8 @@ impl Dispatcher {
                 return Err("the provider's key pool closed");
             };
             let future = match slot.op {
-                Operation::Verify => self.handler.verify(key, ctx),
-                Operation::Mutate => self.handler.mutate(key, ctx),
+                Endpoint::Verify => self.handler.verify(key, ctx),
+                Endpoint::Mutate => self.handler.mutate(key, ctx),
             };
             // The handler is only called here; its future is not touched after a panic.
             AssertUnwindSafe(future)
@@ -170,7 +170,7 @@ impl Dispatcher {
 
 /// What every key of one request shares.
 struct Slot<'a> {
-    op: Operation,
+    op: Endpoint,
     trace_id: &'a str,
     deadline: Instant,
     timeout: Duration,
@@ -198,7 +198,7 @@ fn executor_failure(reason: &str) -> KeyOutcome {
 
 /// The answer for `raw`: on mutate, an error item also carries the key as its value, as
 /// Ratify does.
-fn answer(op: Operation, raw_key: String, settled: Settled) -> Answer {
+fn answer(op: Endpoint, raw_key: String, settled: Settled) -> Answer {
     let (value, error) = match settled {
         Settled::Outcome(KeyOutcome::Value(value)) => (Some(AnswerValue::Value(value)), None),
         Settled::Outcome(KeyOutcome::Rendered(rendered)) => {
@@ -209,7 +209,7 @@ fn answer(op: Operation, raw_key: String, settled: Settled) -> Answer {
     };
     // A failed mutation answers with its key as the value.
     let value = match (op, &error) {
-        (Operation::Mutate, Some(_)) => Some(AnswerValue::EchoKey),
+        (Endpoint::Mutate, Some(_)) => Some(AnswerValue::EchoKey),
         _ => value,
     };
     Answer {
@@ -231,7 +231,7 @@ mod tests {
         let boom = Failure::new(RatifyCode::ExecutorFailure, CauseKind::Internal, "boom");
         let error = Settled::Outcome(KeyOutcome::Error(boom.clone()));
         assert_eq!(
-            answer(Operation::Verify, "a\r\n".into(), value.clone()),
+            answer(Endpoint::Verify, "a\r\n".into(), value.clone()),
             Answer {
                 raw_key: "a\r\n".into(),
                 value: Some(AnswerValue::Value(json!("x@sha256:00"))),
@@ -241,7 +241,7 @@ mod tests {
         let rendered = RenderedJson::from_value(&json!({"isSuccess": true}));
         assert_eq!(
             answer(
-                Operation::Verify,
+                Endpoint::Verify,
                 "a".into(),
                 Settled::Outcome(KeyOutcome::Rendered(rendered.clone()))
             ),
@@ -252,7 +252,7 @@ mod tests {
             }
         );
         assert_eq!(
-            answer(Operation::Verify, "a".into(), error.clone()),
+            answer(Endpoint::Verify, "a".into(), error.clone()),
             Answer {
                 raw_key: "a".into(),
                 value: None,
@@ -260,7 +260,7 @@ mod tests {
             }
         );
         assert_eq!(
-            answer(Operation::Mutate, "[ns]a".into(), error),
+            answer(Endpoint::Mutate, "[ns]a".into(), error),
             Answer {
                 raw_key: "[ns]a".into(),
                 value: Some(AnswerValue::EchoKey),
@@ -268,7 +268,7 @@ mod tests {
             }
         );
         let late = answer(
-            Operation::Mutate,
+            Endpoint::Mutate,
             "k".into(),
             Settled::Deadline(Duration::from_millis(2900)),
         );

@@ -91,9 +91,9 @@ mod trace;
 pub mod wire;
 
 pub use crate::config::{
-    Concurrency, ConfigError, Deadlines, Limits, ServerConfig, TlsFiles, Transport, CERT_FILE_NAME,
-    DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT, DEFAULT_PROVIDER_PORT, DEFAULT_TRACE_ID_HEADER,
-    KEY_FILE_NAME,
+    Concurrency, ConfigError, Deadlines, RequestLimits, ServerConfig, TlsFiles, Transport,
+    CERT_FILE_NAME, DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT, DEFAULT_PROVIDER_PORT,
+    DEFAULT_TRACE_ID_HEADER, KEY_FILE_NAME,
 };
 pub use crate::error::ProviderError;
 pub use crate::handler::{KeyContext, KeyHandler, KeyOutcome};

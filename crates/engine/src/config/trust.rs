@@ -208,8 +208,10 @@ fn cert_stores(v: &Value, path: &str) -> Result<CertStores, ConfigError> {
     if typed && legacy {
         return Err(ConfigError::invalid(
             path,
-            "CONFIG_INVALID: mixes the typed form ({\"ca\": {\"store\": [...]}}) and the legacy \
-             form ({\"store\": [...]}); use one",
+            imagegate_ratify::RatifyCode::ConfigInvalid.render(
+                "mixes the typed form ({\"ca\": {\"store\": [...]}}) and the legacy \
+                 form ({\"store\": [...]}); use one",
+            ),
         ));
     }
     Ok(out)

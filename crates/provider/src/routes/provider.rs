@@ -17,8 +17,8 @@ use tracing::Instrument as _;
 
 use super::{MUTATE_PATH, VERIFY_PATH};
 use crate::body::{check_content_type, parse_request, read_bounded};
-use crate::config::Limits;
-use crate::dispatch::{Dispatcher, Operation};
+use crate::config::RequestLimits;
+use crate::dispatch::{Dispatcher, Endpoint};
 use crate::metrics::Metrics;
 use crate::rescue::RequestError;
 use crate::trace::TraceIds;
@@ -29,7 +29,7 @@ pub(crate) struct ProviderState {
     pub(crate) dispatcher: Dispatcher,
     pub(crate) metrics: Metrics,
     pub(crate) trace_ids: TraceIds,
-    pub(crate) limits: Limits,
+    pub(crate) limits: RequestLimits,
 }
 
 /// Registers the provider application on one worker: the two endpoints, a 405 for other
@@ -51,8 +51,8 @@ pub(crate) fn configure(
 /// Picks the endpoint for `req` and answers it.
 async fn route(state: &ProviderState, req: ServiceRequest) -> ServiceResponse {
     let op = match req.match_info().as_str() {
-        VERIFY_PATH => Some(Operation::Verify),
-        MUTATE_PATH => Some(Operation::Mutate),
+        VERIFY_PATH => Some(Endpoint::Verify),
+        MUTATE_PATH => Some(Endpoint::Mutate),
         _ => None,
     };
     let (req, payload) = req.into_parts();
@@ -70,7 +70,7 @@ async fn route(state: &ProviderState, req: ServiceRequest) -> ServiceResponse {
         None => {
             let path: String = req.path().chars().take(100).collect();
             let err = RequestError::NotFound { path };
-            refuse(Operation::Verify, state, &err, payload)
+            refuse(Endpoint::Verify, state, &err, payload)
         }
     };
     ServiceResponse::new(req, response)
@@ -78,7 +78,7 @@ async fn route(state: &ProviderState, req: ServiceRequest) -> ServiceResponse {
 
 /// One request: trace ID, span, body, keys, response, metrics.
 async fn serve(
-    op: Operation,
+    op: Endpoint,
     req: &HttpRequest,
     mut payload: Payload,
     state: &ProviderState,
@@ -90,8 +90,8 @@ async fn serve(
         let result = items(op, req, &mut payload, state, &trace_id, arrived).await;
         let elapsed = arrived.elapsed();
         match op {
-            Operation::Verify => state.metrics.observe_verification_request(elapsed),
-            Operation::Mutate => state.metrics.observe_mutation_request(elapsed),
+            Endpoint::Verify => state.metrics.observe_verification_request(elapsed),
+            Endpoint::Mutate => state.metrics.observe_mutation_request(elapsed),
         }
         match result {
             Ok(answers) => {
@@ -114,7 +114,7 @@ async fn serve(
 }
 
 async fn items(
-    op: Operation,
+    op: Endpoint,
     req: &HttpRequest,
     payload: &mut Payload,
     state: &ProviderState,
@@ -149,7 +149,7 @@ async fn items(
 
 /// Logs, counts and answers a refused request; `unread` is what is left of its body.
 fn refuse(
-    op: Operation,
+    op: Endpoint,
     state: &ProviderState,
     err: &RequestError,
     unread: Payload,
