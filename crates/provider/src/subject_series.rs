@@ -69,18 +69,21 @@ impl SubjectSeries {
         self.tick += 1;
         let tick = self.tick;
         let mut admitted = Admitted::default();
-        if let Some(entry) = self.subjects.get_mut(subject) {
+        // Only a subject already in the set must be kept out of the eviction scan.
+        let keep = if let Some(entry) = self.subjects.get_mut(subject) {
             entry.last_used = tick;
             if entry.series.contains(labels) {
                 return admitted;
             }
+            Some(subject)
         } else {
             while self.subjects.len() >= self.max_subjects {
-                admitted.evicted.extend(self.evict_least_recent(subject));
+                admitted.evicted.extend(self.evict_least_recent(None));
             }
-        }
+            None
+        };
         while self.total >= self.max_series {
-            match self.evict_least_recent(subject) {
+            match self.evict_least_recent(keep) {
                 Some(evicted) => admitted.evicted.push(evicted),
                 // Only this subject is left: it gives up its own older series.
                 None => {
@@ -100,16 +103,19 @@ impl SubjectSeries {
         admitted
     }
 
-    /// Removes the subject used least recently other than `keep`. A linear scan: this runs
+    /// Removes the subject used least recently (other than `keep`). A linear scan: this runs
     /// only when a series is added while the set is full, next to a verification that took
     /// milliseconds.
-    fn evict_least_recent(&mut self, keep: &str) -> Option<(String, Vec<OtherLabels>)> {
-        let oldest = self
-            .subjects
-            .iter()
-            .filter(|(subject, _)| subject.as_str() != keep)
-            .min_by_key(|(_, entry)| entry.last_used)
-            .map(|(subject, _)| subject.clone())?;
+    fn evict_least_recent(&mut self, keep: Option<&str>) -> Option<(String, Vec<OtherLabels>)> {
+        let oldest = match keep {
+            None => self.subjects.iter().min_by_key(|(_, entry)| entry.last_used),
+            Some(keep) => self
+                .subjects
+                .iter()
+                .filter(|(subject, _)| subject.as_str() != keep)
+                .min_by_key(|(_, entry)| entry.last_used),
+        }
+        .map(|(subject, _)| subject.clone())?;
         let entry = self.subjects.remove(&oldest)?;
         self.total -= entry.series.len();
         Some((oldest, entry.series))
