@@ -1,4 +1,4 @@
-//! `imagegate verify-envelope` on the real Notation vectors in `../shared/vectors/notation`.
+//! `imagegate verify-envelope` on the real Notation vectors in `testdata/notation`.
 
 // Test helpers may unwrap: a failed setup should abort the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -13,7 +13,7 @@ const SUBJECT_DIGEST: &str =
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/notation")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/notation")
 }
 
 /// A trust store directory with `cert` placed in `x509/<store_type>/<name>/`.

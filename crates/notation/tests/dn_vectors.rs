@@ -10,7 +10,7 @@ use rustls_pki_types::CertificateDer;
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/notation"
+    "/../../testdata/notation"
 );
 
 fn read(name: &str) -> Vec<u8> {

@@ -10,7 +10,7 @@ use imagegate_notation::policy::{
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/notation"
+    "/../../testdata/notation"
 );
 
 fn load(name: &str) -> TrustPolicyDocument {

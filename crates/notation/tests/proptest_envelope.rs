@@ -9,7 +9,7 @@ use proptest::prelude::*;
 fn vector(name: &str) -> Vec<u8> {
     let dir = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/notation/"
+        "/../../testdata/notation/"
     );
     std::fs::read(format!("{dir}{name}")).unwrap()
 }

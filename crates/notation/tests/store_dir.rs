@@ -11,7 +11,7 @@ use imagegate_notation::store::{StoreError, TrustStore, MAX_FILES, MAX_FILE_SIZE
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/notation"
+    "/../../testdata/notation"
 );
 
 fn copy(name: &str, to: &Path) {

@@ -9,7 +9,7 @@ use imagegate_notation::store::{StoreError, TrustStore};
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/notation"
+    "/../../testdata/notation"
 );
 
 fn read(name: &str) -> Vec<u8> {

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/notation"
+    "/../../testdata/notation"
 );
 const TIMESTAMP_HEADER: &str = "io.cncf.notary.timestampSignature";
 
