@@ -33,8 +33,5 @@ pub const OVERLAYS: [&str; 2] = ["gatekeeper", "aks"];
 
 /// The Notation test vectors shipped in the repository (`<repo>/testdata/notation`), read in place.
 pub fn vectors_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/notation"
-    ))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/notation"))
 }
