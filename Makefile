@@ -21,7 +21,7 @@ lint:
 unit:
 	IMAGEGATE_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/imagegate $(CARGO) test --workspace --all-features
 
-## demo: verify the real Notation e2e signature shipped in ../shared/vectors (see README)
+## demo: verify the real Notation e2e signature shipped in testdata/notation (see README)
 demo:
 	@scripts/demo.sh
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Add seeds derived from the real Notation test vectors (<repo>/../shared/vectors/notation) to
-# the git-ignored run corpus fuzz/corpus/<target>/. Nothing here is committed: the vectors stay
-# in ../shared and are read in place. The committed, self-made seeds are in fuzz/seeds/.
+# Add seeds derived from the real Notation test vectors (<repo>/testdata/notation) to the
+# git-ignored run corpus fuzz/corpus/<target>/. The vectors are read in place and not copied into
+# fuzz/seeds/; the committed, self-made seeds are in fuzz/seeds/.
 #
 #   fuzz/make-seeds.sh [VECTORS_DIR]
 #
@@ -10,7 +10,7 @@
 # timestamp_token targets. Missing vectors or python3 are not an error: fewer seeds.
 set -euo pipefail
 fuzz_dir="$(cd "$(dirname "$0")" && pwd)"
-vectors="${1:-$fuzz_dir/../../shared/vectors/notation}"
+vectors="${1:-$fuzz_dir/../testdata/notation}"
 corpus="$fuzz_dir/corpus"
 
 if [ ! -d "$vectors" ]; then
@@ -18,12 +18,12 @@ if [ ! -d "$vectors" ]; then
   exit 0
 fi
 
-copy() { # copy <target> <files...>: copy existing files into corpus/<target>/ as shared-<name>
+copy() { # copy <target> <files...>: copy existing files into corpus/<target>/ as vector-<name>
   local target="$1" file
   shift
   mkdir -p "$corpus/$target"
   for file in "$@"; do
-    [ -f "$file" ] && cp "$file" "$corpus/$target/shared-$(basename "$file")"
+    [ -f "$file" ] && cp "$file" "$corpus/$target/vector-$(basename "$file")"
   done
   return 0
 }
@@ -65,14 +65,14 @@ for path in sorted(vectors.glob("jws-*")):
     except (ValueError, binascii.Error, AttributeError, TypeError):
         continue
     if chain:
-        (chains / f"shared-{path.stem}.bin").write_bytes(framed(chain))
+        (chains / f"vector-{path.stem}.bin").write_bytes(framed(chain))
     if token:
-        (tokens / f"shared-{path.stem}.bin").write_bytes(struct.pack(">H", len(signature)) + signature + token)
+        (tokens / f"vector-{path.stem}.bin").write_bytes(struct.pack(">H", len(signature)) + signature + token)
 
 for path in sorted(vectors.glob("cert-*")):
     data = path.read_bytes()
     blocks = re.findall(rb"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", data, re.S)
     certs = [base64.b64decode(b"".join(b.split())) for b in blocks] if blocks else [data]
-    (chains / f"shared-{path.stem}.bin").write_bytes(framed(certs))
+    (chains / f"vector-{path.stem}.bin").write_bytes(framed(certs))
 EOF
 echo "make-seeds: corpus seeded from $vectors" >&2

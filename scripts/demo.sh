@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d "${SHARED:-../shared}/vectors/notation" ]; then
-  echo "demo: ${SHARED:-../shared}/vectors/notation not found; run from a checkout with ../shared beside it" >&2
+if [ ! -f testdata/notation/jws-e2e-valid.json ]; then
+  echo "demo: testdata/notation/jws-e2e-valid.json not found; run from a complete checkout" >&2
   exit 2
 fi
 if ! command -v cargo >/dev/null 2>&1; then

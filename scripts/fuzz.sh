@@ -6,7 +6,7 @@
 # Stable toolchain only: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its -Z flags.
 # Inputs: the committed seeds (fuzz/seeds/<target>/, read only) plus the run corpus
 # (fuzz/corpus/<target>/, git-ignored, grows across runs), which fuzz/make-seeds.sh first fills
-# with seeds derived from ../shared/vectors/notation when it is there.
+# with seeds derived from testdata/notation.
 # Outputs: crashes in fuzz/artifacts/<target>/, the libFuzzer log in fuzz/artifacts/<target>.log,
 # and one summary line per target. Exits non-zero if any target found a crash.
 set -euo pipefail

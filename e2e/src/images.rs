@@ -33,7 +33,7 @@ pub enum ContentError {
     Oci(#[from] OciError),
     /// A vector file is missing.
     #[error(
-        "cannot read the vector {path}: {source}; run from a checkout with ../shared beside it"
+        "cannot read the vector {path}: {source}; the repository ships it in testdata/notation"
     )]
     Vector {
         /// The file.

@@ -31,10 +31,7 @@ pub fn deploy_dir() -> PathBuf {
 /// The overlays `deploy/overlays/*` that `deploy/check.sh` renders.
 pub const OVERLAYS: [&str; 2] = ["gatekeeper", "aks"];
 
-/// The shared Notation test vectors (`<repo>/../shared/vectors/notation`), read in place.
+/// The Notation test vectors shipped in the repository (`<repo>/testdata/notation`), read in place.
 pub fn vectors_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/notation"
-    ))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/notation"))
 }

@@ -9,12 +9,12 @@ use imagegate_notation::store::TrustStore;
 use imagegate_notation::timestamp::verify_timestamp;
 use libfuzzer_sys::fuzz_target;
 
-/// A `tsa` store with GlobalSign Root CA - R6 from the shared vectors, when present next to
-/// the repository (`<repo>/../shared`); otherwise empty (verification then stops early).
+/// A `tsa` store with GlobalSign Root CA - R6 from the repository's test data
+/// (`<repo>/testdata/notation`); empty if that file cannot be read (verification then stops early).
 fn tsa_store() -> TrustStore {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/notation/cert-tsa-root-globalsign-r6.cer"
+        "/../testdata/notation/cert-tsa-root-globalsign-r6.cer"
     );
     let mut store = TrustStore::new();
     if let Ok(der) = std::fs::read(path) {

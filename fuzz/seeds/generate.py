@@ -3,7 +3,7 @@
 
 Every seed is made here from scratch: fresh ECDSA P-256 keys and certificates, envelopes signed
 with them, and small hand-written JSON/CBOR/DER shapes. Nothing is copied from other projects or
-from ../shared (fuzz/make-seeds.sh adds those, at run time, to the git-ignored corpus).
+from testdata/ (fuzz/make-seeds.sh adds those, at run time, to the git-ignored corpus).
 
 Needs python3 with the `cryptography` package. Keys are random, so re-running changes the
 binary seeds; that is fine, they only have to be well-formed.

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use imagegate_notation::policy::TrustPolicyDocument;
+use imagegate_notation::policy::{PolicyError, TrustPolicyDocument};
 use imagegate_notation::revocation::OfflineRevocationChecker;
 use imagegate_notation::store::TrustStore;
-use imagegate_notation::{verify, Descriptor, Limits, VerifyRequest};
+use imagegate_notation::{verify, Descriptor, Error, Limits, VerifyRequest};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -102,7 +102,19 @@ pub(crate) fn run(args: &Args) -> Result<Exit> {
         limits: &limits,
         user_metadata: &[],
     };
-    let outcome = verify(&request).context("cannot verify")?;
+    let outcome = match verify(&request) {
+        Ok(outcome) => outcome,
+        // notation-go reports "no applicable trust policy" as a verification failure (exit 1).
+        Err(err @ Error::Policy(PolicyError::NoApplicableTrustPolicy { .. })) => {
+            eprintln!("error: {err}");
+            if matches!(args.output, OutputFormat::Json) {
+                let report = serde_json::json!({"reference": args.reference, "outcome": "failed", "error": err.to_string()});
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            return Ok(Exit::Failed);
+        }
+        Err(err) => return Err(err).context("cannot verify"),
+    };
     let statement = policy
         .statement_for(&args.reference)
         .context("cannot select a trust policy statement")?;

@@ -21,7 +21,7 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 fn vector(name: &str) -> Vec<u8> {
     let path = format!(
-        "{}/../../../shared/vectors/notation/{name}",
+        "{}/../../testdata/notation/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))

@@ -1,4 +1,4 @@
-//! `imagegate verify-envelope` on the real Notation vectors in `../shared/vectors/notation`.
+//! `imagegate verify-envelope` on the real Notation vectors in `testdata/notation`.
 
 // Test helpers may unwrap: a failed setup should abort the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -13,7 +13,7 @@ const SUBJECT_DIGEST: &str =
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/notation")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/notation")
 }
 
 /// A trust store directory with `cert` placed in `x509/<store_type>/<name>/`.
@@ -326,4 +326,37 @@ fn wrong_artifact_descriptor_fails_integrity() {
         .as_str()
         .unwrap()
         .contains("content descriptor mismatch"));
+}
+
+#[test]
+fn no_applicable_trust_policy_is_a_verification_failure_like_notation_go() {
+    // A valid policy whose only statement covers another repository.
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("other-scope.json");
+    std::fs::write(
+        &policy,
+        r#"{"version":"1.0","trustPolicies":[{"name":"other","registryScopes":["localhost:5000/other"],
+           "signatureVerification":{"level":"strict"},"trustStores":["ca:e2e"],"trustedIdentities":["*"]}]}"#,
+    )
+    .unwrap();
+    let store = trust_store(&[("ca", "e2e", "cert-e2e.crt")]);
+    // `vectors().join(absolute)` is the absolute path itself.
+    let policy: &'static str = Box::leak(policy.to_str().unwrap().to_owned().into_boxed_str());
+    let case = Case::e2e("jws-e2e-valid.json", policy, store.path());
+    let message = format!(
+        "artifact \"localhost:5000/e2e@{SUBJECT_DIGEST}\" has no applicable oci trust policy statement"
+    );
+
+    let out = case.run(&[]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains(&message), "{stderr}");
+
+    let (code, report) = case.json();
+    assert_eq!(code, 1);
+    assert_eq!(report["outcome"], "failed");
+    assert!(
+        report["error"].as_str().unwrap().starts_with(&message),
+        "{report}"
+    );
 }

@@ -9,9 +9,9 @@
 //!
 //! 1. Parse the trust policy ([`policy::TrustPolicyDocument::from_json`]) and build the
 //!    [`store::TrustStore`] it refers to.
-//! 2. For each signature of the artifact (at most [`Limits::max_signatures_per_artifact`]),
-//!    call [`verify`] with the envelope bytes and media type (the signature manifest's layer),
-//!    the artifact descriptor and reference, the clock and a
+//! 2. For each signature of the artifact (the caller bounds how many: the engine's
+//!    `maxSignaturesPerSubject`), call [`verify`] with the envelope bytes and media type
+//!    (the signature manifest's layer), the artifact descriptor and reference, the clock and a
 //!    [`revocation::RevocationChecker`]. Long-running callers keep one [`ChainCache`] and call
 //!    [`verify_with_cache`] instead, so a signing chain seen before is not validated again.
 //! 3. The artifact is verified when one [`Outcome::is_verified`]; report

@@ -4,19 +4,17 @@
 //! own error (`IntegrityError::EnvelopeTooLarge`, …) so an operator can tell a hostile or broken
 //! signature from an invalid one.
 
-/// Resource limits for parsing and verifying signatures.
+/// Resource limits for parsing and verifying one signature envelope.
+///
+/// Bounds on what surrounds an envelope are not here: the signature manifest's size is capped
+/// by the registry layer (`imagegate_oci`, 4 MiB like notation-go) and the number of signatures
+/// evaluated per subject by the engine (`maxSignaturesPerSubject`, default 100 like
+/// notation-go's `--max-signatures`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Largest accepted signature envelope blob in bytes. Source: notation-go
     /// `registry/repository.go` `maxBlobSizeLimit` = 32 MiB (notation.md §2.1).
     pub max_envelope_bytes: usize,
-    /// Largest accepted signature manifest in bytes. Source: notation-go
-    /// `registry/repository.go` `maxManifestSizeLimit` = 4 MiB (notation.md §2.1). Enforced by
-    /// the registry layer; kept here so every limit lives in one place.
-    pub max_signature_manifest_bytes: usize,
-    /// Most signatures evaluated per artifact. Source: notation-go `VerifyOptions.MaxSignatureAttempts`,
-    /// CLI default `--max-signatures 100` (notation.md §2.3). Enforced by the caller's loop.
-    pub max_signatures_per_artifact: usize,
     /// Most certificates in an envelope's chain (and in a timestamp token's chain). Not limited
     /// by the spec or Go; 10 is far above real chains (leaf, one or two intermediates, root) and
     /// bounds path-building work.
@@ -39,8 +37,6 @@ impl Limits {
     /// The defaults described on each field.
     pub const DEFAULT: Limits = Limits {
         max_envelope_bytes: 32 * 1024 * 1024,
-        max_signature_manifest_bytes: 4 * 1024 * 1024,
-        max_signatures_per_artifact: 100,
         max_cert_chain_len: 10,
         max_cert_bytes: 64 * 1024,
         max_protected_header_bytes: 64 * 1024,

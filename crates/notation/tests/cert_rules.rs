@@ -328,24 +328,3 @@ fn chain_order_and_self_signature_rules_use_go_messages() {
     // The complete chain validates.
     validate_signing_chain(&[leaf.der().clone(), int.der().clone(), root.der().clone()]).unwrap();
 }
-
-#[test]
-fn chains_never_valid_as_a_whole_are_rejected() {
-    let (root_key, leaf_key) = (
-        key_for(SignatureAlgorithm::Es256),
-        key_for(SignatureAlgorithm::Es256),
-    );
-    let mut root_p = ca_params("root");
-    root_p.not_before = T0 - time::Duration::days(30);
-    root_p.not_after = T0 - time::Duration::days(10);
-    let root = root_p.clone().self_signed(&root_key).unwrap();
-    let root_issuer = Issuer::new(root_p, &root_key);
-    // The leaf only becomes valid after the root expired.
-    let mut leaf_p = leaf_params("leaf");
-    leaf_p.not_before = T0 - time::Duration::days(5);
-    let leaf = leaf_p.signed_by(&leaf_key, &root_issuer).unwrap();
-    assert_eq!(
-        validate_signing_chain(&[leaf.der().clone(), root.der().clone()]).unwrap_err(),
-        CertError::DisjointValidity
-    );
-}

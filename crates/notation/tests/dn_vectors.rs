@@ -8,10 +8,7 @@ use imagegate_notation::dn::{DistinguishedName, DnError};
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::CertificateDer;
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/notation"
-);
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/notation");
 
 fn read(name: &str) -> Vec<u8> {
     std::fs::read(format!("{VECTORS}/{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))

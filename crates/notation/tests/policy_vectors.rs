@@ -8,10 +8,7 @@ use imagegate_notation::policy::{
     TrustedIdentity, VerifyTimestamp,
 };
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/notation"
-);
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/notation");
 
 fn load(name: &str) -> TrustPolicyDocument {
     let bytes = std::fs::read(format!("{VECTORS}/{name}")).unwrap();

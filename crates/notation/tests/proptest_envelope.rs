@@ -7,10 +7,7 @@ use imagegate_notation::limits::Limits;
 use proptest::prelude::*;
 
 fn vector(name: &str) -> Vec<u8> {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/notation/"
-    );
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/notation/");
     std::fs::read(format!("{dir}{name}")).unwrap()
 }
 

@@ -9,10 +9,7 @@ use std::path::Path;
 use imagegate_notation::policy::StoreType;
 use imagegate_notation::store::{StoreError, TrustStore, MAX_FILES, MAX_FILE_SIZE};
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/notation"
-);
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/notation");
 
 fn copy(name: &str, to: &Path) {
     fs::create_dir_all(to.parent().unwrap()).unwrap();

@@ -7,10 +7,7 @@ use base64::Engine as _;
 use imagegate_notation::policy::StoreType;
 use imagegate_notation::store::{StoreError, TrustStore};
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/notation"
-);
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/notation");
 
 fn read(name: &str) -> Vec<u8> {
     std::fs::read(format!("{VECTORS}/{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))

@@ -8,10 +8,7 @@ use imagegate_notation::timestamp::verify_timestamp;
 use proptest::prelude::*;
 use rustls_pki_types::CertificateDer;
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/notation"
-);
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/notation");
 
 fn token_and_signature() -> (Vec<u8>, Vec<u8>) {
     let doc: serde_json::Value = serde_json::from_slice(

@@ -17,10 +17,7 @@ use rustls_pki_types::CertificateDer;
 use time::macros::datetime;
 use time::OffsetDateTime;
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/notation"
-);
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/notation");
 const TIMESTAMP_HEADER: &str = "io.cncf.notary.timestampSignature";
 
 fn read(name: &str) -> Vec<u8> {

@@ -1,4 +1,4 @@
-//! Conformance: every row of `shared/vectors/notation/README.md`, with a pinned clock, trust
+//! Conformance: every row of `testdata/notation/README.md`, with a pinned clock, trust
 //! stores built in code from the vector files (read in place) and the expected outcome and
 //! Go message (substring) of each row and of each variant the row states.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point

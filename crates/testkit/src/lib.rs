@@ -35,11 +35,11 @@ pub use sign::{
 };
 pub use token::TokenIssuer;
 
-/// The shared Notation test vectors (`<repo>/../shared/vectors/notation`), read in place.
+/// The Notation test vectors shipped in the repository (`<repo>/testdata/notation`), read in place.
 pub fn vectors_dir() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/notation"
+        "/../../testdata/notation"
     ))
 }
 

@@ -8,8 +8,15 @@
 //! path webpki found to be exactly the given order.
 //!
 //! Certificate validity periods are *not* judged here: that is the `authenticTimestamp` step
-//! (notation.md §14.2). webpki needs a time, so it is given one at which every certificate of
-//! the chain is valid (the latest notBefore); a chain whose periods never overlap is rejected.
+//! (notation.md §14.2), which `permissive` and `audit` only log. notation-go validates the chain
+//! at verification without a time (`ValidateCodeSigningCertChain(chain, nil)`), and so does
+//! this module: webpki needs a time, so it is given one at which the leaf and the
+//! intermediates are all valid (the latest notBefore; webpki never judges the anchor's dates).
+//! When no such instant exists (an intermediate expired before the leaf was issued, say), the
+//! links are checked without webpki and without a time: each certificate's signature with the
+//! next certificate's key, an intermediate's extended key usage, and no critical extension
+//! outside the ones these rules read ([`check_links_untimed`]). Either way the chain's
+//! structure is judged, never the clock.
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -39,7 +46,10 @@ pub fn validate_signing_chain(
     };
     profile::check_code_signing_leaf(leaf, &leaf_info.subject)?;
     check_structure(&parsed, &infos)?;
-    check_path(chain, &infos)?;
+    match common_valid_time(&infos) {
+        Some(time) => check_path(chain, time)?,
+        None => check_links_untimed(&parsed, &infos)?,
+    }
     Ok(infos)
 }
 
@@ -110,16 +120,13 @@ fn check_structure(
     Ok(())
 }
 
-/// The links, validated by rustls-webpki at a time inside every certificate's validity.
-fn check_path(
-    chain: &[CertificateDer<'static>],
-    infos: &[CertificateInfo],
-) -> Result<(), CertError> {
+/// The links, validated by rustls-webpki at `time`, an instant inside the validity of the leaf
+/// and of every intermediate.
+fn check_path(chain: &[CertificateDer<'static>], time: UnixTime) -> Result<(), CertError> {
     let (Some(leaf), Some(root)) = (chain.first(), chain.last()) else {
         return Err(CertError::Empty);
     };
     let intermediates = chain.get(1..chain.len().saturating_sub(1)).unwrap_or(&[]);
-    let time = common_valid_time(infos)?;
     let anchor = webpki::anchor_from_trusted_cert(root).map_err(chain_error)?;
     let anchors = [anchor];
     let end_entity = webpki::EndEntityCert::try_from(leaf).map_err(chain_error)?;
@@ -159,23 +166,84 @@ fn check_path(
         })
 }
 
-/// The latest notBefore, if it is not after the earliest notAfter.
-fn common_valid_time(infos: &[CertificateInfo]) -> Result<UnixTime, CertError> {
-    let start = infos
-        .iter()
-        .map(|i| i.not_before)
-        .max()
-        .ok_or(CertError::Empty)?;
-    let end = infos
-        .iter()
-        .map(|i| i.not_after)
-        .min()
-        .ok_or(CertError::Empty)?;
+/// The latest notBefore of the certificates webpki judges by date (all but the anchor; the
+/// single certificate of a chain of one), if it is not after their earliest notAfter.
+fn common_valid_time(infos: &[CertificateInfo]) -> Option<UnixTime> {
+    let dated = match infos.len() {
+        0 | 1 => infos,
+        n => infos.get(..n - 1)?,
+    };
+    let start = dated.iter().map(|i| i.not_before).max()?;
+    let end = dated.iter().map(|i| i.not_after).min()?;
     if start > end {
-        return Err(CertError::DisjointValidity);
+        return None;
     }
     let secs = u64::try_from(start.unix_timestamp()).unwrap_or(0);
-    Ok(UnixTime::since_unix_epoch(Duration::from_secs(secs)))
+    Some(UnixTime::since_unix_epoch(Duration::from_secs(secs)))
+}
+
+/// Critical extensions the untimed link check understands: keyUsage, subjectAltName,
+/// basicConstraints and extKeyUsage (dotted OIDs). Any other critical extension (name
+/// constraints, policy constraints, …) is refused, as webpki would refuse what it cannot judge.
+const UNTIMED_CRITICAL_EXTENSIONS: [&str; 4] = ["2.5.29.15", "2.5.29.17", "2.5.29.19", "2.5.29.37"];
+
+/// The links of a chain whose leaf and intermediates have no instant of common validity,
+/// checked without a time as notation-go does (each certificate issued by the next: name
+/// match and CA rules are in [`check_structure`], the signature here), plus what webpki would
+/// otherwise enforce on the path: an intermediate's extended key usage, when present, allows
+/// code signing, and no certificate carries a critical extension these rules do not read.
+fn check_links_untimed(
+    parsed: &[X509Certificate<'_>],
+    infos: &[CertificateInfo],
+) -> Result<(), CertError> {
+    let path_error = |reason: &str| CertError::Path {
+        reason: reason.to_owned(),
+    };
+    for (i, (cert, info)) in parsed.iter().zip(infos).enumerate() {
+        let unknown_critical = cert.extensions().iter().any(|ext| {
+            ext.critical && !UNTIMED_CRITICAL_EXTENSIONS.contains(&ext.oid.to_id_string().as_str())
+        });
+        if unknown_critical {
+            return Err(path_error(
+                "a certificate has an unsupported critical extension",
+            ));
+        }
+        let Some(issuer) = parsed.get(i + 1) else {
+            break;
+        };
+        if i > 0 {
+            let allows_code_signing = match cert.extended_key_usage() {
+                Ok(None) => true,
+                Ok(Some(eku)) => eku.value.code_signing,
+                Err(_) => false,
+            };
+            if !allows_code_signing {
+                return Err(path_error(
+                    "a certificate's extended key usage does not allow code signing",
+                ));
+            }
+        }
+        match signature::check(cert, issuer) {
+            SignatureCheck::Valid => {}
+            SignatureCheck::Invalid => {
+                return Err(path_error(
+                    "a certificate's signature does not verify with the next certificate's key",
+                ))
+            }
+            SignatureCheck::Sha1 => {
+                return Err(CertError::WeakSignatureAlgorithm {
+                    subject: info.subject.clone(),
+                })
+            }
+            SignatureCheck::Unsupported => {
+                return Err(CertError::UnsupportedSignatureAlgorithm {
+                    subject: info.subject.clone(),
+                    oid: cert.signature_algorithm.algorithm.to_id_string(),
+                })
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Translate a rustls-webpki error into the Notation certificate error it stands for.

@@ -151,9 +151,6 @@ pub enum CertError {
         /// The key problem.
         source: KeyError,
     },
-    /// The validity periods do not overlap: there is no time at which the chain is valid.
-    #[error("the validity periods of the certificates do not overlap, so the chain is never valid as a whole")]
-    DisjointValidity,
     /// Path validation (rustls-webpki) rejected the chain.
     #[error("the chain does not validate: {reason}")]
     Path {

@@ -223,7 +223,7 @@ fn decode_std(field: &'static str, text: &str, limit: usize) -> Result<Vec<u8>, 
 }
 
 fn check_decoded_len(field: &'static str, text: &str, limit: usize) -> Result<(), EnvelopeError> {
-    let size = text.len() / 4 * 3 + text.len() % 4;
+    let size = decoded_len(text);
     if size > limit {
         return Err(EnvelopeError::TooLarge {
             what: field,
@@ -232,6 +232,19 @@ fn check_decoded_len(field: &'static str, text: &str, limit: usize) -> Result<()
         });
     }
     Ok(())
+}
+
+/// The number of bytes `text` decodes to, padded or not, computed before decoding: exact for
+/// valid base64, and never less than what a decoder could produce from invalid text.
+fn decoded_len(text: &str) -> usize {
+    let len = text.len();
+    let padding = text
+        .bytes()
+        .rev()
+        .take(2)
+        .take_while(|b| *b == b'=')
+        .count();
+    (len / 4 * 3 + len % 4 * 3 / 4).saturating_sub(padding)
 }
 
 /// Map a base64 error to Go's "illegal base64 data at input byte N" position.
@@ -250,6 +263,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn decoded_len_is_exact_for_padded_and_unpadded_base64() {
+        for n in 0..200 {
+            let bytes = vec![0xa5; n];
+            assert_eq!(
+                decoded_len(&URL_SAFE_NO_PAD.encode(&bytes)),
+                n,
+                "unpadded {n}"
+            );
+            assert_eq!(decoded_len(&STANDARD.encode(&bytes)), n, "padded {n}");
+        }
+    }
 
     /// An (unsigned) JWS envelope with this protected header and `chain_len` dummy certificates.
     fn envelope(protected: &Value, chain_len: usize) -> Vec<u8> {

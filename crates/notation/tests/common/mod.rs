@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 pub fn vectors_dir() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/notation"
+        "/../../testdata/notation"
     ))
 }
 
