@@ -117,6 +117,23 @@ impl Serve {
         }
     }
 
+    /// Waits until at least `n` log lines contain `needle`; panics after [`WAIT`] or if the
+    /// process exits first.
+    pub fn wait_for_count(&mut self, needle: &str, n: usize) {
+        let deadline = Instant::now() + WAIT;
+        while self.count_log(needle) < n {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("imagegate serve exited ({status}):\n{}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "fewer than {n} log lines with {needle:?} within {WAIT:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Number of log lines containing `needle`.
     pub fn count_log(&self, needle: &str) -> usize {
         self.lines
