@@ -280,11 +280,22 @@ async fn imagegate_verify_checks_crls_online() {
     let json: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(reason(&json), unknown_message("unreachable"), "{stdout}");
 
-    // Under permissive and audit, revocation is only logged: the image passes.
+    // Under permissive and audit, revocation is only logged: the image passes, with a
+    // warning on stderr.
     for image in &images[3..] {
         let out = verify(&config, image);
         assert_eq!(out.status.code(), Some(0), "{image}: {}", text(&out.stdout));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("WARN"), "{stderr}");
+        assert!(stderr.contains(&unknown_message("unreachable")), "{stderr}");
     }
+    // A pass under strict has no such warning.
+    let out = verify(&config, &images[0]);
+    assert!(
+        !text(&out.stderr).contains("revocation status"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
