@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test fmt-check lint unit demo bench soak fuzz deploy-check clean
+.PHONY: all build test fmt-check lint unit fuzz-check demo bench soak fuzz deploy-check clean
 
 all: build
 
@@ -10,7 +10,7 @@ build:
 	$(CARGO) build --workspace --release
 
 ## test: formatting, lints and every test (what CI runs)
-test: fmt-check lint unit
+test: fmt-check lint unit fuzz-check
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -20,6 +20,11 @@ lint:
 
 unit:
 	IMAGEGATE_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/imagegate $(CARGO) test --workspace --all-features
+
+## fuzz-check: compile the fuzz targets (outside the workspace) so a refactor cannot break them;
+## shares the workspace's target directory, runs nothing
+fuzz-check:
+	cd fuzz && $(CARGO) check --bins --target-dir $(abspath $(or $(CARGO_TARGET_DIR),target))
 
 ## demo: verify the real Notation e2e signature shipped in testdata/notation (see README)
 demo:

@@ -401,7 +401,9 @@ fn disruption_budget_and_network_policy_cover_the_pods() {
             if ports.contains(&6001) {
                 https_rules += 1;
                 assert_eq!(ports, vec![6001], "{o}");
-                for from in rule["from"].as_array().unwrap() {
+                let peers = rule["from"].as_array().unwrap();
+                assert!(!peers.is_empty(), "{o}: an empty `from` admits everyone");
+                for from in peers {
                     assert_eq!(
                         from["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
                         "gatekeeper-system",

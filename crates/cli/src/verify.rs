@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use imagegate_engine::{Engine, EngineOptions};
+use imagegate_provider::{init_logging, LogFormat};
 
 use crate::exit::Exit;
 use crate::report::OutputFormat;
@@ -27,6 +28,9 @@ pub(crate) struct Args {
 /// Runs the command: exit 0 when the image passes the policy, 1 when it does not, 2 on a
 /// configuration error.
 pub(crate) fn run(args: &Args) -> Result<Exit> {
+    // Warnings go to stderr as notation's CLI prints them: checks the trust policy level only
+    // logs (an unreachable CRL under permissive/audit), settings read differently from Ratify.
+    init_logging(LogFormat::Text, "warn").context("cannot set up logging")?;
     let options = EngineOptions {
         crd_dir: args.crd_dir.clone(),
         ..EngineOptions::default()

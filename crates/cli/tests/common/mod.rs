@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 
 use imagegate_testkit::Registry;
 
+pub mod serve;
+
 /// The registry of this test binary (Debian's docker-registry on a free loopback port),
 /// started on first use.
 pub fn registry() -> &'static Registry {

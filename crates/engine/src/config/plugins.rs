@@ -53,14 +53,36 @@ pub(crate) fn store(
         None => default_docker_config(),
         Some(a) => auth_provider(a, &field(path, "authProvider"), ctx)?,
     };
+    let use_http = opt_bool(m, "useHttp", path)?.unwrap_or(false);
+    let cosign_enabled = opt_bool(m, "cosignEnabled", path)?.unwrap_or(false);
+    warn_accepted_but_different(path, use_http, cosign_enabled);
     Ok(StoreConfig {
         name: name.to_owned(),
-        use_http: opt_bool(m, "useHttp", path)?.unwrap_or(false),
-        cosign_enabled: opt_bool(m, "cosignEnabled", path)?.unwrap_or(false),
+        use_http,
+        cosign_enabled,
         referrers_ttl: Duration::from_secs(ttl),
         auth,
         field: path.to_owned(),
     })
+}
+
+/// Logs, once per load, the store settings a Ratify configuration commonly carries that
+/// imagegate accepts but does not act on as Ratify would.
+fn warn_accepted_but_different(path: &str, use_http: bool, cosign_enabled: bool) {
+    if cosign_enabled {
+        tracing::warn!(
+            field = %field(path, "cosignEnabled"),
+            "cosignEnabled is accepted but cosign signatures are not verified: only the \
+             notation verifier runs"
+        );
+    }
+    if use_http {
+        tracing::warn!(
+            field = %field(path, "useHttp"),
+            "useHttp applies to loopback registries only (always plain HTTP); list other \
+             plain-HTTP registries in imagegate.registry.plainHttpHosts"
+        );
+    }
 }
 
 fn auth_provider(v: &Value, path: &str, ctx: &PluginCtx<'_>) -> Result<AuthConfig, ConfigError> {

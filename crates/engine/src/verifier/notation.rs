@@ -184,6 +184,21 @@ impl NotationVerifier {
             let cause = Cause::bare(ratify_codes::notation_kind(failure));
             return self.failed(subject, referrer, cause, failure);
         }
+        // Checks the trust policy level only logs (permissive, audit): notation-go logs them
+        // as warnings, and so do we, or "log" would be indistinguishable from "skip".
+        for warning in outcome.warnings() {
+            if let Some(error) = &warning.error {
+                tracing::warn!(
+                    subject = %subject.display,
+                    signature = %referrer.digest,
+                    statement = outcome.statement(),
+                    level = outcome.level(),
+                    check = warning.kind.as_str(),
+                    %error,
+                    "validation failed with validation action set to \"logged\""
+                );
+            }
+        }
         let mut r = self.report(subject, referrer);
         r.is_success = true;
         if outcome.skipped() {

@@ -62,11 +62,13 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     let mut h = start().await;
     let client = h.client();
     let url = h.url(imagegate_provider::VERIFY_PATH);
+    // The key waits for the test to open the gate: it is in flight for as long as the test
+    // needs, whatever the machine's speed.
     let in_flight = tokio::spawn(async move {
         let response = client
             .post(url)
             .header("content-type", "application/json")
-            .body(r#"{"request":{"keys":["sleep-1000/registry.test/slow"]}}"#)
+            .body(r#"{"request":{"keys":["gate/registry.test/slow"]}}"#)
             .send()
             .await
             .unwrap();
@@ -80,23 +82,52 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     let health = h.health_url("/readyz");
     let server = h.server.take().unwrap();
     let stopping = tokio::spawn(server.stop());
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    // Not ready any more while draining; new connections to the provider are refused.
-    assert_eq!(get(&health).await, (503, "shutting down".to_owned()));
-    assert!(tokio::net::TcpStream::connect(h.addrs.provider)
-        .await
-        .is_err());
+    // Not ready any more while draining (the stop has begun once /readyz says so)...
+    wait_for_readyz(&health, (503, "shutting down")).await;
+    // ...the provider listener is closed to new connections...
+    wait_for_refusal(h.addrs.provider).await;
+    // ...and the stop waits for the in-flight key.
+    assert!(!stopping.is_finished());
+    assert!(!in_flight.is_finished());
 
+    h.handler.gate.add_permits(1);
     let (status, body) = in_flight.await.unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(
-        body.contains("\"image\":\"sleep-1000/registry.test/slow\""),
+        body.contains("\"image\":\"gate/registry.test/slow\""),
         "{body}"
     );
     stopping.await.unwrap().unwrap();
     assert!(tokio::net::TcpStream::connect(h.addrs.health.unwrap())
         .await
         .is_err());
+}
+
+/// Polls `url` until it answers `want` (10 s at most).
+async fn wait_for_readyz(url: &str, want: (u16, &str)) {
+    let mut last = (0, String::new());
+    for _ in 0..500 {
+        if let Ok(response) = reqwest::get(url).await {
+            let status = response.status().as_u16();
+            last = (status, response.text().await.unwrap_or_default());
+            if (last.0, last.1.as_str()) == want {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{url} never answered {want:?}; last {last:?}");
+}
+
+/// Polls until a TCP connection to `addr` is refused (10 s at most).
+async fn wait_for_refusal(addr: std::net::SocketAddr) {
+    for _ in 0..500 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{addr} still accepts connections");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,17 +191,73 @@ async fn start_up_errors_name_the_problem() {
 async fn run_serves_until_the_shutdown_future_completes() {
     let metrics = Metrics::new().unwrap();
     let handler = TestHandler::new(metrics.clone());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let config = local_config(Transport::PlaintextForDevelopment, |_| {});
-    let running = tokio::spawn(imagegate_provider::run(config, handler, metrics, async {
-        let _ = rx.await;
-    }));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // `run` does not report its addresses: take a free port, and if another process takes
+    // it before `run` binds it (a bind error), try another one.
+    let mut attempts = 0;
+    let (addr, tx, running) = loop {
+        attempts += 1;
+        assert!(attempts <= 5, "no free port in 5 attempts");
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let config = local_config(Transport::PlaintextForDevelopment, |c| {
+            c.provider_addr = addr;
+            c.health_addr = None;
+            c.metrics_addr = None;
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(imagegate_provider::run(
+            config,
+            handler.clone(),
+            metrics.clone(),
+            async {
+                let _ = rx.await;
+            },
+        ));
+        // Wait until the port accepts connections or `run` ends.
+        loop {
+            if running.is_finished() {
+                break;
+            }
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if !running.is_finished() {
+            break (addr, tx, running);
+        }
+        let err = running.await.unwrap().unwrap_err();
+        assert!(
+            matches!(err, ProviderError::Bind { .. }),
+            "run failed: {err}"
+        );
+    };
+    // A real request is served while the shutdown future is pending.
+    let (status, body) = post_plain(addr, r#"{"request":{"keys":["registry.test/app:1"]}}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""image":"registry.test/app:1""#), "{body}");
     assert!(!running.is_finished());
+    // Completing the future stops the server: `run` returns Ok and the port is closed.
     tx.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), running)
         .await
         .unwrap()
         .unwrap()
         .unwrap();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+/// POSTs `body` to the verify path of a plain-HTTP provider at `addr`.
+async fn post_plain(addr: std::net::SocketAddr, body: &'static str) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}{}", imagegate_provider::VERIFY_PATH))
+        .header("content-type", "application/json")
+        .body(body)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
 }

@@ -118,13 +118,23 @@ where
 /// their body. Each is cut off by a server-side timeout (TLS handshake 1 s, request head
 /// 5 s, body 5 s: the provider's defaults), and a well-behaved client is served promptly
 /// all along.
+///
+/// Time bounds are set between what the property allows and what breaking it costs, so a
+/// loaded machine does not fail the test: a new client held up behind pending handshakes
+/// waits whole handshake timeouts (with actix's default of 256 pending handshakes per
+/// worker, 900 idle connections cost a new client three of them, 3 s), so it must finish
+/// within two (2 s); a client held up behind a dribbling request would wait for its 5 s
+/// timeout, so each request must finish within 2 s as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowloris_connections_are_cut_off_and_others_are_served_promptly() {
     const EACH: usize = 60;
     // Well above actix's default of 256 TLS handshakes in progress per worker, which made
-    // every new handshake wait for a pending one to time out (2.9 s with 400 of them); the
-    // provider allows 1024 per worker (crates/provider/src/server.rs).
-    const PRE_HANDSHAKE: usize = 500;
+    // every new handshake wait for a pending one to time out; the provider allows 1024 per
+    // worker (crates/provider/src/server.rs).
+    const PRE_HANDSHAKE: usize = 900;
+    /// The provider's TLS handshake timeout.
+    const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
+    let prompt = 2 * HANDSHAKE_TIMEOUT;
     let p = Provider::start().await;
     let limit = Duration::from_secs(12);
     let gap = Duration::from_millis(250);
@@ -137,11 +147,7 @@ async fn slowloris_connections_are_cut_off_and_others_are_served_promptly() {
     // A new TLS client is not held up by the pending handshakes.
     let t0 = Instant::now();
     drop(p.connect().await);
-    assert!(
-        t0.elapsed() < Duration::from_millis(1500),
-        "handshake took {:?}",
-        t0.elapsed()
-    );
+    assert!(t0.elapsed() < prompt, "handshake took {:?}", t0.elapsed());
     // 2. Valid TLS, then the request head one byte at a time, never finished.
     let head = format!(
         "POST {VERIFY_PATH} HTTP/1.1\r\nhost: provider.test\r\nx-pad: {}",
@@ -185,11 +191,8 @@ async fn slowloris_connections_are_cut_off_and_others_are_served_promptly() {
         served += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(served >= 10, "only {served} requests served in 4 s");
-    assert!(
-        worst < Duration::from_secs(1),
-        "slowest request took {worst:?}"
-    );
+    assert!(served >= 2, "only {served} requests served in 4 s");
+    assert!(worst < prompt, "slowest request took {worst:?}");
 
     // Every slow connection was ended by the server, none was left to hold resources.
     let mut still_open = 0;

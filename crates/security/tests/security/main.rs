@@ -5,5 +5,6 @@
 mod abuse;
 mod dependencies;
 mod mtls;
+mod promises;
 mod redirects;
 mod support;

@@ -1,7 +1,8 @@
 //! A test engine: echoes keys, sleeps, fails or panics on request, and counts what it saw.
 //!
-//! Image names steer it: `sleep-<ms>/...` sleeps first, `fail/...` returns an error,
-//! `panic/...` panics; anything else is echoed back.
+//! Image names steer it: `sleep-<ms>/...` sleeps first, `hang/...` never finishes (it ends
+//! only when the provider cancels it), `gate/...` waits until the test opens the gate,
+//! `fail/...` returns an error, `panic/...` panics; anything else is echoed back.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -27,6 +28,8 @@ pub struct Counters {
 
 pub struct TestHandler {
     pub ready: AtomicBool,
+    /// `gate/...` keys wait for a permit here; the test adds permits to let them finish.
+    pub gate: Arc<tokio::sync::Semaphore>,
     pub counters: Arc<Counters>,
     pub metrics: Metrics,
 }
@@ -35,6 +38,7 @@ impl TestHandler {
     pub fn new(metrics: Metrics) -> Arc<Self> {
         Arc::new(Self {
             ready: AtomicBool::new(true),
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
             counters: Arc::default(),
             metrics,
         })
@@ -48,6 +52,7 @@ impl TestHandler {
     ) -> BoxFuture<'static, KeyOutcome> {
         let counters = Arc::clone(&self.counters);
         let metrics = self.metrics.clone();
+        let gate = Arc::clone(&self.gate);
         Box::pin(async move {
             let mut guard = Flight::start(counters);
             let remaining_ms = ctx
@@ -56,6 +61,15 @@ impl TestHandler {
                 .as_millis() as u64;
             if let Some(ms) = sleep_ms(&key.image) {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            if key.image.starts_with("hang/") {
+                std::future::pending::<()>().await;
+            }
+            if key.image.starts_with("gate/") {
+                // A closed gate is a test bug; the key then answers at once.
+                if let Ok(permit) = gate.acquire().await {
+                    permit.forget();
+                }
             }
             tracing::info!(image = %key.image, "test engine decided a key");
             guard.done = true;
