@@ -1,4 +1,7 @@
-//! Time injection. The only place in the engine that reads the wall clock.
+//! Time injection. The only place in the engine that reads the wall clock ([`SystemClock`]).
+//!
+//! Monotonic time (cache expiry, the per-thread verdict memo, deadlines) is
+//! `tokio::time::Instant` throughout, one type, which tests can pause and advance.
 
 use time::OffsetDateTime;
 
@@ -15,6 +18,7 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)] // The engine's one wall-clock edge; injected elsewhere.
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
     }
