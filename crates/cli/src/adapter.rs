@@ -11,7 +11,9 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use imagegate_engine::metrics::MetricsSink;
 use imagegate_engine::{Decision, Engine, KeyResult};
-use imagegate_provider::{KeyContext, KeyHandler, KeyOutcome, Metrics, RenderedJson, RequestKey};
+use imagegate_provider::{
+    Deadlines, KeyContext, KeyHandler, KeyOutcome, Metrics, RenderedJson, RequestKey,
+};
 use imagegate_ratify::{SplitKey, VerifierRun};
 
 /// [`KeyHandler`] for an [`Engine`].
@@ -94,6 +96,16 @@ impl KeyHandler for EngineHandler {
 
     fn ready(&self) -> bool {
         self.0.ready()
+    }
+
+    /// The executor timeouts of the configuration in force: a reload that changes
+    /// `verificationRequestTimeout` or `mutationRequestTimeout` applies to the next request.
+    fn deadlines(&self) -> Option<Deadlines> {
+        let executor = self.0.executor_timeouts();
+        Some(Deadlines {
+            verify: executor.verification_timeout,
+            mutate: executor.mutation_timeout,
+        })
     }
 }
 

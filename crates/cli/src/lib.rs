@@ -6,5 +6,6 @@
 //! each side's trait for the other's type, and is shared with the bench, soak and security
 //! harnesses that assemble a server the way `imagegate serve` does.
 #![deny(missing_docs)]
+#![deny(clippy::disallowed_methods)]
 
 pub mod adapter;

@@ -158,3 +158,28 @@ async fn verifier_metrics_keep_the_most_recent_subjects_only() {
     assert_eq!(metrics.subject_series(), 2);
     server.stop().await.unwrap();
 }
+
+/// Issue 16 item 7: the provider's per-key deadlines come from the configuration in force, so
+/// raising `verificationRequestTimeout` (not only lowering it) takes effect on reload.
+#[test]
+fn deadlines_follow_a_configuration_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config_json(
+        vector_json("trustpolicy-strict.json"),
+        &[vectors_dir().join("cert-e2e.crt")],
+        serde_json::json!({}),
+    );
+    config["executor"]["verificationRequestTimeout"] = serde_json::json!(1000);
+    let path = write_config(dir.path(), &config);
+    let engine = Engine::from_config_file(&path, options()).unwrap();
+    let handler = EngineHandler(engine.clone());
+    let before = KeyHandler::deadlines(&handler).unwrap();
+    assert_eq!(before.verify, std::time::Duration::from_millis(1000));
+    config["executor"]["verificationRequestTimeout"] = serde_json::json!(4000);
+    config["executor"]["mutationRequestTimeout"] = serde_json::json!(1500);
+    write_config(dir.path(), &config);
+    engine.reload().unwrap();
+    let after = KeyHandler::deadlines(&handler).unwrap();
+    assert_eq!(after.verify, std::time::Duration::from_millis(4000));
+    assert_eq!(after.mutate, std::time::Duration::from_millis(1500));
+}

@@ -2,6 +2,7 @@
 //! `imagegate.cache.staleGraceSeconds` the last verdict is served marked stale (and counted in
 //! `imagegate_stale_verdicts_total`); after it, the failed re-verification is served.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+#![allow(clippy::disallowed_methods)] // Measures real elapsed time: an edge, not product code.
 
 // The engine tests' registry fixtures, shared rather than copied.
 #[path = "../../engine/tests/common/mod.rs"]

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 
 use crate::cache::{CacheStats, Caches, Decision};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{ConfigError, EngineConfig, StoreConfig};
+use crate::config::{ConfigError, EngineConfig, ExecutorConfig, StoreConfig};
 use crate::executor::{self, Shared, State};
 use crate::metrics::MetricsSink;
 use crate::registry::{build_client, Registry, RegistryWrapper};
@@ -174,6 +174,11 @@ impl Engine {
     /// The configuration in force.
     pub fn config(&self) -> Arc<EngineConfig> {
         self.inner.state.load().config.clone()
+    }
+
+    /// The executor timeouts in force (cheap: no reference count is taken).
+    pub fn executor_timeouts(&self) -> ExecutorConfig {
+        self.inner.state.load().config.executor
     }
 
     /// Whether configuration and trust material are loaded. An engine only exists with a

@@ -20,6 +20,7 @@
 //! (`crates/cli`). Per-key failures stay typed ([`Failure`]: Ratify code, [`CauseKind`],
 //! detail) until the edge writes them.
 #![deny(missing_docs)]
+#![deny(clippy::disallowed_methods)]
 
 pub mod cache;
 pub mod clock;

@@ -1,5 +1,6 @@
 //! The engine against the real registry, the real oci client and the real notation verifier.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+#![allow(clippy::disallowed_methods)] // Measures real elapsed time: an edge, not product code.
 
 mod common;
 

@@ -4,6 +4,7 @@
 
 // Integration test helpers outside #[test] fns may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods)] // Measures real elapsed time: an edge, not product code.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};

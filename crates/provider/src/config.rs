@@ -80,7 +80,7 @@ pub struct RequestLimits {
 }
 
 /// Per-key deadlines, counted from the arrival of the HTTP request.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Deadlines {
     /// Verify deadline; Ratify's `verificationRequestTimeout` (default 2900 ms).
     pub verify: Duration,

@@ -79,11 +79,13 @@ impl Dispatcher {
         }
     }
 
-    /// The deadline of every key of an `op` request.
+    /// The deadline of every key of an `op` request: the handler's if it has its own (they
+    /// follow configuration reloads), else the server's.
     pub(crate) fn deadline(&self, op: Endpoint) -> Duration {
+        let deadlines = self.handler.deadlines().unwrap_or(self.deadlines);
         match op {
-            Endpoint::Verify => self.deadlines.verify,
-            Endpoint::Mutate => self.deadlines.mutate,
+            Endpoint::Verify => deadlines.verify,
+            Endpoint::Mutate => deadlines.mutate,
         }
     }
 
@@ -277,5 +279,61 @@ mod tests {
             late.error.map(|e| e.to_string()).as_deref(),
             Some("operation timed out after duration 2.9s")
         );
+    }
+
+    /// A handler that never answers and owns its deadlines.
+    struct Stalled(Deadlines);
+
+    impl KeyHandler for Stalled {
+        fn verify(
+            &self,
+            _: RequestKey,
+            _: KeyContext,
+        ) -> futures_util::future::BoxFuture<'static, KeyOutcome> {
+            Box::pin(futures_util::future::pending())
+        }
+        fn mutate(
+            &self,
+            _: RequestKey,
+            _: KeyContext,
+        ) -> futures_util::future::BoxFuture<'static, KeyOutcome> {
+            Box::pin(futures_util::future::pending())
+        }
+        fn ready(&self) -> bool {
+            true
+        }
+        fn deadlines(&self) -> Option<Deadlines> {
+            Some(self.0)
+        }
+    }
+
+    /// The handler's deadlines win over the server's (so a reloaded executor timeout applies,
+    /// raised as well as lowered): one source of truth for the per-key deadline.
+    #[tokio::test(start_paused = true)]
+    async fn the_handlers_deadlines_replace_the_servers() {
+        let own = Deadlines {
+            verify: Duration::from_millis(7_000),
+            mutate: Duration::from_millis(40),
+        };
+        let handler: Arc<dyn KeyHandler> = Arc::new(Stalled(own));
+        let concurrency =
+            crate::config::ServerConfig::new(crate::Transport::PlaintextForDevelopment).concurrency;
+        let server = Deadlines {
+            verify: Duration::from_millis(100),
+            mutate: Duration::from_millis(100),
+        };
+        let dispatcher = Dispatcher::new(handler, &concurrency, 4096, server);
+        for (op, want) in [
+            (Endpoint::Verify, "operation timed out after duration 7s"),
+            (Endpoint::Mutate, "operation timed out after duration 40ms"),
+        ] {
+            let started = Instant::now();
+            let answers = dispatcher
+                .run(op, vec!["registry.test/app:v1".into()], "t", started)
+                .await;
+            assert_eq!(started.elapsed(), dispatcher.deadline(op));
+            let error = answers[0].error.as_ref().map(ToString::to_string);
+            assert_eq!(error.as_deref(), Some(want));
+        }
     }
 }

@@ -8,6 +8,8 @@ use tokio::time::Instant;
 
 use imagegate_ratify::{Failure, RenderedJson, RequestKey};
 
+use crate::config::Deadlines;
+
 /// What the engine gets with every key besides the key itself.
 #[derive(Clone, Debug)]
 pub struct KeyContext {
@@ -57,4 +59,12 @@ pub trait KeyHandler: Send + Sync + 'static {
 
     /// Whether configuration and trust material are loaded; drives `GET /readyz`.
     fn ready(&self) -> bool;
+
+    /// The per-key deadlines in force when the handler owns them (the engine's executor
+    /// timeouts, which a configuration reload may change, up or down); `None` (the default)
+    /// keeps the server's [`crate::ServerConfig::deadlines`]. Asked once per request, on the
+    /// HTTP worker: it must not block.
+    fn deadlines(&self) -> Option<Deadlines> {
+        None
+    }
 }

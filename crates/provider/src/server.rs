@@ -125,7 +125,7 @@ impl Server {
                 Arc::clone(&handler),
                 &config.concurrency,
                 config.limits.max_key_bytes,
-                config.deadlines.clone(),
+                config.deadlines,
             ),
             metrics: metrics.clone(),
             trace_ids: TraceIds::new(&config.trace_id_headers),

@@ -14,6 +14,8 @@
 //! Every helper panics with a message that says what failed: its callers are tests, where
 //! a loud failure at the point of the problem is the useful behaviour.
 #![deny(missing_docs)]
+// A harness, not a library of the product: it measures and waits on real (wall and monotonic) time.
+#![allow(clippy::disallowed_methods)]
 // Test support: failing loudly, with context, is the contract of every helper here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

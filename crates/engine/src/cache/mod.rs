@@ -32,6 +32,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+// `std::time::Instant` only because moka's `Expiry` signature names it; never read here.
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;

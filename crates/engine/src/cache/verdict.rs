@@ -5,12 +5,12 @@ use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use imagegate_ratify::{
     go_duration, Cause, CauseKind, RatifyCode, RenderedReports, VerifierReport,
 };
-use tokio::time::Instant as TokioInstant;
+use tokio::time::Instant;
 
 use super::{Caches, Timed};
 
@@ -131,7 +131,7 @@ impl Verdict {
 pub(super) struct Known {
     verdict: Arc<Verdict>,
     /// When its TTL ends (monotonic clock); the grace counts from here.
-    fresh_until: TokioInstant,
+    fresh_until: Instant,
 }
 
 /// Why a served verdict is stale.
@@ -193,7 +193,7 @@ impl Caches {
         let Some((known, grace)) = &self.known else {
             return fresh(self.fresh_verdict(key, decide).await);
         };
-        let now = TokioInstant::now();
+        let now = Instant::now();
         let candidate = known.get(&key).await.map(|t| t.value).filter(|k| {
             now < k.fresh_until + grace.window && (k.verdict.is_success || grace.failures)
         });
@@ -203,7 +203,7 @@ impl Caches {
         let stale = |cause: Option<Cause>, reason: String| Decision {
             verdict: candidate.verdict.clone(),
             stale: Some(Stale {
-                past_ttl: TokioInstant::now().saturating_duration_since(candidate.fresh_until),
+                past_ttl: Instant::now().saturating_duration_since(candidate.fresh_until),
                 cause,
                 reason,
             }),
@@ -263,7 +263,7 @@ impl Caches {
                 if let (Some((known, grace)), false) = (known, v.transient) {
                     let entry = Known {
                         verdict: v.clone(),
-                        fresh_until: TokioInstant::now() + ttl,
+                        fresh_until: Instant::now() + ttl,
                     };
                     let ttl = ttl + grace.window;
                     known.insert(key, Timed { value: entry, ttl }).await;
@@ -407,7 +407,7 @@ mod tests {
         caches
             .verdict(key("a"), BUDGET, async { verdict(true) })
             .await;
-        let started = tokio::time::Instant::now();
+        let started = Instant::now();
         let served = caches
             .verdict(key("a"), BUDGET, async {
                 tokio::time::sleep(Duration::from_secs(60)).await;

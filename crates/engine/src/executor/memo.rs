@@ -11,6 +11,8 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use tokio::time::Instant;
+
 use imagegate_ratify::Failure;
 
 use crate::cache::Verdict;
@@ -35,7 +37,7 @@ struct Served {
     generation: u64,
     namespace: Option<Box<str>>,
     verdict: Arc<Verdict>,
-    fresh_until: std::time::Instant,
+    fresh_until: Instant,
 }
 
 impl Served {
@@ -74,11 +76,7 @@ type Slot = Option<Entry>;
 
 /// The verdict remembered for `image` under `scope` if its cache entry is still fresh at
 /// `now`.
-pub(super) fn recent_verdict(
-    image: &str,
-    scope: &Scope<'_>,
-    now: std::time::Instant,
-) -> Option<Arc<Verdict>> {
+pub(super) fn recent_verdict(image: &str, scope: &Scope<'_>, now: Instant) -> Option<Arc<Verdict>> {
     let slot = slot_of(image);
     MEMO.with(|memo| {
         let memo = memo.borrow();
@@ -192,7 +190,7 @@ mod tests {
     #[test]
     fn remembered_verdicts_serve_only_their_scope_and_only_while_fresh() {
         let image = format!("registry.test/remembered@{D}");
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         let mut verdict = Verdict::new(true, vec![], false);
         verdict.fresh_until = Some(now + std::time::Duration::from_secs(10));
         let verdict = Arc::new(verdict);

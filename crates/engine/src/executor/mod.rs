@@ -141,7 +141,7 @@ pub(crate) async fn cached(
         generation: state.generation,
         namespace,
     };
-    if let Some(verdict) = memo::recent_verdict(image, &scope, std::time::Instant::now()) {
+    if let Some(verdict) = memo::recent_verdict(image, &scope, tokio::time::Instant::now()) {
         // Served under this generation before, so its key and components were fine.
         shared.caches.count_verdict_hit();
         return Ok(Some(verdict));

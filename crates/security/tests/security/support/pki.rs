@@ -61,6 +61,7 @@ impl Ca {
     /// A client certificate valid only between `now + from` and `now + to`.
     pub fn client_valid(&self, from: Duration, to: Duration) -> Leaf {
         // The test reads the clock; library code never does.
+        #[allow(clippy::disallowed_methods)]
         let now = OffsetDateTime::now_utc();
         let mut params = self.client_params("gatekeeper-windowed");
         params.not_before = now + from;
