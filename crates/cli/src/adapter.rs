@@ -12,7 +12,7 @@ use futures_util::future::BoxFuture;
 use imagegate_engine::metrics::{MetricsSink, VerifierRunRecord};
 use imagegate_engine::{Decision, Engine, KeyResult};
 use imagegate_provider::{
-    KeyContext, KeyHandler, KeyOutcome, Metrics, RenderedJson, RequestKey, VerifierRun,
+    Deadlines, KeyContext, KeyHandler, KeyOutcome, Metrics, RenderedJson, RequestKey, VerifierRun,
 };
 use imagegate_ratify::SplitKey;
 
@@ -103,6 +103,16 @@ impl KeyHandler for EngineHandler {
 
     fn ready(&self) -> bool {
         self.0.ready()
+    }
+
+    /// The executor's timeouts of the configuration in force, so that a reload that raises
+    /// `verificationRequestTimeout` raises the provider's deadline too (not only lowers it).
+    fn deadlines(&self) -> Option<Deadlines> {
+        let executor = self.0.config().executor;
+        Some(Deadlines {
+            verify: executor.verification_timeout,
+            mutate: executor.mutation_timeout,
+        })
     }
 }
 

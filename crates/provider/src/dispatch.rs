@@ -1,10 +1,18 @@
 //! Runs the keys of one request concurrently, each under its own deadline, in request order.
 //!
-//! Every key's deadline counts from the arrival of the HTTP request, so waiting for a
-//! concurrency permit uses up the key's time too: the response is always ready by
-//! arrival + deadline, whatever the number of keys. A key that misses its deadline gets a
-//! per-key error and its work is cancelled (its future is dropped); the other keys are
-//! unaffected. Engine futures are polled in place on the HTTP worker that received the request
+//! Every key's deadline counts from the arrival of the HTTP request: the response is always
+//! ready by arrival + deadline, whatever the number of keys. The deadline is read from the
+//! handler for every request ([`KeyHandler::deadlines`]), so a configuration reload raises or
+//! lowers it for the next request. A key that misses its deadline gets a per-key
+//! `EXECUTOR_FAILURE` timeout error and its work is cancelled (its future is dropped); the
+//! other keys are unaffected.
+//!
+//! Keys take no slot here. A slot held for a key's whole life would also be held while the key
+//! waits on a slow registry, and keys stalled on one registry would then starve keys for
+//! healthy ones (issue 16). The handler bounds what is scarce where it is spent: CPU work
+//! (signature verification) in a pool of its own, registry requests per registry host. A
+//! waiting key costs only its future; how many there are is bounded by
+//! [`crate::Limits::max_keys`] per request. Engine futures are polled in place on the HTTP worker that received the request
 //! (no task hop on the hot path), with unwinding caught so that a panic becomes that key's
 //! error. A key the handler can answer at once ([`KeyHandler::verify_ready`], a cached
 //! verdict) takes no permit and arms no timer.
@@ -15,12 +23,11 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use futures_util::FutureExt as _;
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use imagegate_ratify::{CauseKind, Failure, RatifyCode, RequestKey};
 
-use crate::config::{Concurrency, Deadlines};
+use crate::config::Deadlines;
 use crate::handler::{KeyContext, KeyHandler, KeyOutcome};
 use crate::ready::ready_or_timeout_at;
 use crate::wire::{Answer, AnswerError, AnswerValue};
@@ -37,8 +44,6 @@ pub(crate) enum Operation {
 /// Runs keys through the [`KeyHandler`].
 pub(crate) struct Dispatcher {
     handler: Arc<dyn KeyHandler>,
-    global: Arc<Semaphore>,
-    per_request: usize,
     max_key_bytes: usize,
     deadlines: Deadlines,
 }
@@ -63,27 +68,36 @@ impl Operation {
 // === impl Dispatcher ===
 
 impl Dispatcher {
-    /// Runs keys through `handler` within `concurrency`.
+    /// Runs keys through `handler`; `deadlines` apply while the handler sets none.
     pub(crate) fn new(
         handler: Arc<dyn KeyHandler>,
-        concurrency: &Concurrency,
         max_key_bytes: usize,
         deadlines: Deadlines,
     ) -> Self {
         Self {
             handler,
-            global: Arc::new(Semaphore::new(concurrency.global.get())),
-            per_request: concurrency.per_request.get(),
             max_key_bytes,
             deadlines,
         }
     }
 
-    /// The deadline of every key of an `op` request.
+    /// The deadline of every key of an `op` request: the handler's current one (it follows
+    /// configuration reloads), else the server's.
     pub(crate) fn deadline(&self, op: Operation) -> Duration {
-        match op {
-            Operation::Verify => self.deadlines.verify,
-            Operation::Mutate => self.deadlines.mutate,
+        let current = self.handler.deadlines();
+        let deadlines = current.as_ref().unwrap_or(&self.deadlines);
+        let deadline = match op {
+            Operation::Verify => deadlines.verify,
+            Operation::Mutate => deadlines.mutate,
+        };
+        // A zero deadline would answer every key with a timeout; keep the server's then.
+        if deadline.is_zero() {
+            match op {
+                Operation::Verify => self.deadlines.verify,
+                Operation::Mutate => self.deadlines.mutate,
+            }
+        } else {
+            deadline
         }
     }
 
@@ -97,13 +111,11 @@ impl Dispatcher {
     ) -> Vec<Answer> {
         let timeout = self.deadline(op);
         let deadline = arrived + timeout;
-        let local = Semaphore::new(self.per_request);
         let slot = Slot {
             op,
             trace_id,
             deadline,
             timeout,
-            local: &local,
         };
         if keys.len() == 1 {
             let mut answers = Vec::with_capacity(1);
@@ -143,13 +155,6 @@ impl Dispatcher {
             deadline: slot.deadline,
         };
         let work = async {
-            // Request permit first: a large request must not hold global permits it cannot use.
-            let Ok(_local) = slot.local.acquire().await else {
-                return Err("the request's key pool closed");
-            };
-            let Ok(_global) = self.global.acquire().await else {
-                return Err("the provider's key pool closed");
-            };
             let future = match slot.op {
                 Operation::Verify => self.handler.verify(key, ctx),
                 Operation::Mutate => self.handler.mutate(key, ctx),
@@ -174,7 +179,6 @@ struct Slot<'a> {
     trace_id: &'a str,
     deadline: Instant,
     timeout: Duration,
-    local: &'a Semaphore,
 }
 
 /// How a key ended: the handler's outcome, or its deadline.
@@ -275,7 +279,7 @@ mod tests {
         assert_eq!(late.value, Some(AnswerValue::EchoKey));
         assert_eq!(
             late.error.map(|e| e.to_string()).as_deref(),
-            Some("operation timed out after duration 2.9s")
+            Some("EXECUTOR_FAILURE: operation timed out after duration 2.9s")
         );
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use imagegate_provider::{
-    Failure, KeyContext, KeyHandler, KeyOutcome, Metrics, RequestKey, VerifierRun,
+    Deadlines, Failure, KeyContext, KeyHandler, KeyOutcome, Metrics, RequestKey, VerifierRun,
 };
 use imagegate_ratify::{CauseKind, RatifyCode};
 use serde_json::json;
@@ -27,6 +27,8 @@ pub struct Counters {
 
 pub struct TestHandler {
     pub ready: AtomicBool,
+    /// What [`KeyHandler::deadlines`] answers (verify; mutate stays at the server's).
+    deadline: std::sync::Mutex<Option<Duration>>,
     pub counters: Arc<Counters>,
     pub metrics: Metrics,
 }
@@ -35,9 +37,15 @@ impl TestHandler {
     pub fn new(metrics: Metrics) -> Arc<Self> {
         Arc::new(Self {
             ready: AtomicBool::new(true),
+            deadline: std::sync::Mutex::new(None),
             counters: Arc::default(),
             metrics,
         })
+    }
+
+    /// Sets the verify deadline the handler reports from now on (`None`: the server's).
+    pub fn set_deadlines(&self, verify: Option<Duration>) {
+        *self.deadline.lock().unwrap() = verify;
     }
 
     fn run(
@@ -111,6 +119,14 @@ impl KeyHandler for TestHandler {
 
     fn ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
+    }
+
+    fn deadlines(&self) -> Option<Deadlines> {
+        let verify = (*self.deadline.lock().unwrap())?;
+        Some(Deadlines {
+            verify,
+            ..Deadlines::default()
+        })
     }
 }
 
