@@ -16,6 +16,7 @@ use tokio::sync::Semaphore;
 use crate::cache::{CacheStats, Caches, Decision};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, EngineConfig, ExecutorConfig, StoreConfig};
+use crate::executor::hosts::{HostLimits, Limited};
 use crate::executor::{self, Shared, State};
 use crate::metrics::MetricsSink;
 use crate::registry::{build_client, Registry, RegistryWrapper};
@@ -153,8 +154,11 @@ impl Engine {
                 .unwrap_or_else(|| Arc::new(CrlRevocationChecker::new(Arc::clone(&options.clock)))),
             clock: options.clock,
             cpu: Arc::new(Semaphore::new(workers)),
+            hosts: Arc::new(HostLimits::new(
+                config.settings.concurrency.max_requests_per_registry,
+            )),
         };
-        let state = state(config, 1, options.registry_wrapper.as_ref())?;
+        let state = state(config, 1, &shared.hosts, options.registry_wrapper.as_ref())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 source,
@@ -212,8 +216,14 @@ impl Engine {
             return Ok(ReloadOutcome::Unchanged);
         }
         let generation = current.generation + 1;
-        let next = EngineConfig::load(path, crd_dir.as_deref())
-            .and_then(|config| state(config, generation, self.inner.wrapper.as_ref()));
+        let next = EngineConfig::load(path, crd_dir.as_deref()).and_then(|config| {
+            state(
+                config,
+                generation,
+                &self.inner.shared.hosts,
+                self.inner.wrapper.as_ref(),
+            )
+        });
         match next {
             Ok(next) => {
                 self.inner.state.store(Arc::new(next));
@@ -340,6 +350,7 @@ async fn bounded<T>(
 fn state(
     config: EngineConfig,
     generation: u64,
+    hosts: &Arc<HostLimits>,
     wrapper: Option<&RegistryWrapper>,
 ) -> Result<State, ConfigError> {
     let client = |store: Option<&StoreConfig>| -> Result<Arc<dyn Registry>, ConfigError> {
@@ -351,7 +362,11 @@ fn state(
             &config.settings.registry,
             config.executor.verification_timeout,
         )?;
-        let registry: Arc<dyn Registry> = Arc::new(client);
+        // Per-host limits closest to the network: they bound the requests actually sent.
+        let registry: Arc<dyn Registry> = Arc::new(Limited {
+            inner: Arc::new(client),
+            limits: hosts.clone(),
+        });
         Ok(match wrapper {
             Some(wrap) => wrap(registry),
             None => registry,

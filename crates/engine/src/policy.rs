@@ -94,6 +94,52 @@ impl ConfigPolicy {
         }
         satisfied.values().all(|ok| *ok)
     }
+
+    /// The quantifier of `artifact_type`.
+    fn quantifier(&self, artifact_type: &str) -> Quantifier {
+        self.per_type
+            .get(artifact_type)
+            .copied()
+            .unwrap_or(self.default)
+    }
+
+    /// The decision over `finished` reports when the reports still to come (of the artifact
+    /// types in `pending`) cannot change it, else `None`; the verification of the pending
+    /// ones may then stop. With at least one finished report:
+    ///
+    /// * a failure under `all` fails the decision whatever comes next;
+    /// * when [`ConfigPolicy::decide`] passes on `finished` and every pending report is of an
+    ///   `any` type that already has a success, no later report can fail it (a later report
+    ///   can only add a success to a satisfied `any` type).
+    ///
+    /// Always `Some(decide(finished))` when nothing is pending.
+    pub fn settled<'a>(
+        &self,
+        finished: &[ReportSummary<'_>],
+        mut pending: impl Iterator<Item = &'a str>,
+    ) -> Option<bool> {
+        if finished.is_empty() {
+            return None;
+        }
+        let failed_all = finished
+            .iter()
+            .any(|r| !r.is_success && self.quantifier(r.artifact_type) == Quantifier::All);
+        if failed_all {
+            return Some(false);
+        }
+        if !self.decide(finished) {
+            // Missing reports of a type may still come; a complete set decides now.
+            let mut pending = pending.peekable();
+            return pending.peek().is_none().then_some(false);
+        }
+        let harmless = pending.all(|t| {
+            self.quantifier(t) == Quantifier::Any
+                && finished
+                    .iter()
+                    .any(|r| r.is_success && r.artifact_type == t)
+        });
+        harmless.then_some(true)
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +154,65 @@ mod tests {
             artifact_type,
             is_success,
         }
+    }
+
+    /// `settled` never disagrees with `decide` over the complete set, whatever the order the
+    /// reports finish in and whatever the pending ones turn out to be.
+    #[test]
+    fn settled_agrees_with_the_full_decision() {
+        use Quantifier::{All, Any};
+        let types = [SIG, SBOM];
+        let policies = [
+            policy(&[], All),
+            policy(&[], Any),
+            policy(&[(SIG, Any)], All),
+            policy(&[(SIG, All), (SBOM, Any)], Any),
+            policy(&[(SBOM, Any)], Any),
+        ];
+        // Every sequence of up to four reports over two types and two outcomes.
+        for len in 1..=4u32 {
+            for bits in 0..(4u32.pow(len)) {
+                let reports: Vec<ReportSummary<'_>> = (0..len)
+                    .map(|i| {
+                        let v = (bits >> (2 * i)) & 3;
+                        r(types[(v & 1) as usize], v & 2 != 0)
+                    })
+                    .collect();
+                for p in &policies {
+                    let full = p.decide(&reports);
+                    for done in 0..=reports.len() {
+                        let pending = reports[done..].iter().map(|r| r.artifact_type);
+                        if let Some(early) = p.settled(&reports[..done], pending) {
+                            assert_eq!(early, full, "{p:?} {reports:?} after {done}");
+                        }
+                    }
+                    let none = std::iter::empty();
+                    assert_eq!(p.settled(&reports, none), Some(full), "{p:?} {reports:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn settled_stops_early_where_it_can() {
+        use Quantifier::{All, Any};
+        let any = policy(&[], Any);
+        // One success under `any` settles the remaining signatures of its type.
+        assert_eq!(
+            any.settled(&[r(SIG, true)], [SIG, SIG].into_iter()),
+            Some(true)
+        );
+        // A failure under `any` does not.
+        assert_eq!(any.settled(&[r(SIG, false)], [SIG].into_iter()), None);
+        // Under `all`, a failure settles; a success does not while more may fail.
+        let all = policy(&[], All);
+        assert_eq!(
+            all.settled(&[r(SIG, false)], [SIG].into_iter()),
+            Some(false)
+        );
+        assert_eq!(all.settled(&[r(SIG, true)], [SIG].into_iter()), None);
+        // Nothing finished yet: nothing is settled.
+        assert_eq!(all.settled(&[], [SIG].into_iter()), None);
     }
 
     fn policy(types: &[(&str, Quantifier)], default: Quantifier) -> ConfigPolicy {

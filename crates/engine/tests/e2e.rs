@@ -186,6 +186,7 @@ async fn config_policy_any_all_default_over_real_signatures() {
             false,
         ),
     ];
+    let mut bad_seen = 0;
     for (policies, expected) in cases {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine_with(
@@ -197,12 +198,17 @@ async fn config_policy_any_all_default_over_real_signatures() {
         );
         let r = engine.verify_key(&key, "t").await.unwrap();
         assert_eq!(r.is_success, expected, "{policies}: {r:#?}");
-        assert_eq!(r.verifier_reports.len(), 2);
-        let bad = r
+        // Verification stops once the decision cannot change, so the signature that finished
+        // second may have no report (`any`: after the success; `all`: after the failure).
+        assert!((1..=2).contains(&r.verifier_reports.len()), "{r:#?}");
+        let Some(bad) = r
             .verifier_reports
             .iter()
             .find(|x| x.reference_digest == invalid)
-            .unwrap();
+        else {
+            continue;
+        };
+        bad_seen += 1;
         assert!(!bad.is_success);
         assert!(
             bad.error_reason
@@ -211,6 +217,9 @@ async fn config_policy_any_all_default_over_real_signatures() {
             "{bad:?}"
         );
     }
+    // Under `all` (three cases) the failing signature always runs and decides; with a listed
+    // type missing nothing settles early. Those four always report it.
+    assert!(bad_seen >= 4, "{bad_seen}");
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Server settings: listeners, TLS, limits, deadlines, concurrency.
+//! Server settings: listeners, TLS, limits, deadlines.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::num::NonZeroUsize;
@@ -35,8 +35,6 @@ pub struct ServerConfig {
     pub limits: RequestLimits,
     /// Per-key deadlines.
     pub deadlines: Deadlines,
-    /// How many keys run at once.
-    pub concurrency: Concurrency,
     /// Request headers whose value becomes the trace ID, first present wins (else a new UUID).
     pub trace_id_headers: Vec<String>,
     /// How long in-flight requests may run after shutdown starts; rounded up to whole seconds.
@@ -79,22 +77,14 @@ pub struct RequestLimits {
     pub body_read_timeout: Duration,
 }
 
-/// Per-key deadlines, counted from the arrival of the HTTP request.
+/// Per-key deadlines, counted from the arrival of the HTTP request. These apply while the
+/// [`crate::KeyHandler`] reports none of its own ([`crate::KeyHandler::deadlines`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Deadlines {
     /// Verify deadline; Ratify's `verificationRequestTimeout` (default 2900 ms).
     pub verify: Duration,
     /// Mutate deadline; Ratify's `mutationRequestTimeout` (default 950 ms).
     pub mutate: Duration,
-}
-
-/// How many keys are decided at once.
-#[derive(Clone, Debug)]
-pub struct Concurrency {
-    /// Keys of one request in flight at once.
-    pub per_request: NonZeroUsize,
-    /// Keys of all requests in flight at once.
-    pub global: NonZeroUsize,
 }
 
 /// A setting that cannot work.
@@ -138,7 +128,6 @@ impl ServerConfig {
             transport,
             limits: RequestLimits::default(),
             deadlines: Deadlines::default(),
-            concurrency: Concurrency::default(),
             trace_id_headers: vec![DEFAULT_TRACE_ID_HEADER.to_owned()],
             shutdown_grace: Duration::from_secs(10),
             workers: None,
@@ -238,18 +227,6 @@ impl Default for Deadlines {
         Self {
             verify: Duration::from_millis(2900),
             mutate: Duration::from_millis(950),
-        }
-    }
-}
-
-// === impl Concurrency ===
-
-impl Default for Concurrency {
-    /// 64 keys per request, 1024 overall.
-    fn default() -> Self {
-        Self {
-            per_request: NonZeroUsize::new(64).unwrap_or(NonZeroUsize::MIN),
-            global: NonZeroUsize::new(1024).unwrap_or(NonZeroUsize::MIN),
         }
     }
 }

@@ -1,11 +1,19 @@
 //! Runs the keys of one request concurrently, each under its own deadline, in request order.
 //!
-//! Every key's deadline counts from the arrival of the HTTP request, so waiting for a
-//! concurrency permit uses up the key's time too: the response is always ready by
-//! arrival + deadline, whatever the number of keys. A key that misses its deadline gets a
-//! per-key error and its work is cancelled (its future is dropped); the other keys are
-//! unaffected. Engine futures are polled in place on the HTTP worker that received the request
-//! (no task hop on the hot path), with unwinding caught so that a panic becomes that key's
+//! Every key's deadline counts from the arrival of the HTTP request: the response is always
+//! ready by arrival + deadline, whatever the number of keys. The deadline is read from the
+//! handler for every request ([`KeyHandler::deadlines`]), so a configuration reload raises or
+//! lowers it for the next request. A key that misses its deadline gets a per-key
+//! `EXECUTOR_FAILURE` timeout error and its work is cancelled (its future is dropped); the
+//! other keys are unaffected.
+//!
+//! Keys take no slot here. A slot held for a key's whole life would also be held while the key
+//! waits on a slow registry, and keys stalled on one registry would then starve keys for
+//! healthy ones (issue 16). The handler bounds what is scarce where it is spent: CPU work
+//! (signature verification) in a pool of its own, registry requests per registry host. A
+//! waiting key costs only its future; how many there are is bounded by
+//! [`crate::RequestLimits::max_keys`] per request. Engine futures are polled in place on the
+//! HTTP worker that received the request (no task hop on the hot path), with unwinding caught so that a panic becomes that key's
 //! error. A key the handler can answer at once ([`KeyHandler::verify_ready`], a cached
 //! verdict) takes no permit and arms no timer.
 
@@ -15,12 +23,11 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use futures_util::FutureExt as _;
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use imagegate_ratify::{CauseKind, Failure, RatifyCode, RequestKey};
 
-use crate::config::{Concurrency, Deadlines};
+use crate::config::Deadlines;
 use crate::handler::{KeyContext, KeyHandler, KeyOutcome};
 use crate::ready::ready_or_timeout_at;
 use crate::wire::{Answer, AnswerError, AnswerValue};
@@ -37,8 +44,6 @@ pub(crate) enum Endpoint {
 /// Runs keys through the [`KeyHandler`].
 pub(crate) struct Dispatcher {
     handler: Arc<dyn KeyHandler>,
-    global: Arc<Semaphore>,
-    per_request: usize,
     max_key_bytes: usize,
     deadlines: Deadlines,
 }
@@ -63,29 +68,33 @@ impl Endpoint {
 // === impl Dispatcher ===
 
 impl Dispatcher {
-    /// Runs keys through `handler` within `concurrency`.
+    /// Runs keys through `handler`; `deadlines` apply while the handler sets none.
     pub(crate) fn new(
         handler: Arc<dyn KeyHandler>,
-        concurrency: &Concurrency,
         max_key_bytes: usize,
         deadlines: Deadlines,
     ) -> Self {
         Self {
             handler,
-            global: Arc::new(Semaphore::new(concurrency.global.get())),
-            per_request: concurrency.per_request.get(),
             max_key_bytes,
             deadlines,
         }
     }
 
     /// The deadline of every key of an `op` request: the handler's if it has its own (they
-    /// follow configuration reloads), else the server's.
+    /// follow configuration reloads), else the server's. A zero deadline would answer every
+    /// key with a timeout; the server's is kept then.
     pub(crate) fn deadline(&self, op: Endpoint) -> Duration {
         let deadlines = self.handler.deadlines().unwrap_or(self.deadlines);
-        match op {
-            Endpoint::Verify => deadlines.verify,
-            Endpoint::Mutate => deadlines.mutate,
+        let pick = |d: Deadlines| match op {
+            Endpoint::Verify => d.verify,
+            Endpoint::Mutate => d.mutate,
+        };
+        let deadline = pick(deadlines);
+        if deadline.is_zero() {
+            pick(self.deadlines)
+        } else {
+            deadline
         }
     }
 
@@ -99,13 +108,11 @@ impl Dispatcher {
     ) -> Vec<Answer> {
         let timeout = self.deadline(op);
         let deadline = arrived + timeout;
-        let local = Semaphore::new(self.per_request);
         let slot = Slot {
             op,
             trace_id,
             deadline,
             timeout,
-            local: &local,
         };
         if keys.len() == 1 {
             let mut answers = Vec::with_capacity(1);
@@ -145,13 +152,6 @@ impl Dispatcher {
             deadline: slot.deadline,
         };
         let work = async {
-            // Request permit first: a large request must not hold global permits it cannot use.
-            let Ok(_local) = slot.local.acquire().await else {
-                return Err("the request's key pool closed");
-            };
-            let Ok(_global) = self.global.acquire().await else {
-                return Err("the provider's key pool closed");
-            };
             let future = match slot.op {
                 Endpoint::Verify => self.handler.verify(key, ctx),
                 Endpoint::Mutate => self.handler.mutate(key, ctx),
@@ -176,7 +176,6 @@ struct Slot<'a> {
     trace_id: &'a str,
     deadline: Instant,
     timeout: Duration,
-    local: &'a Semaphore,
 }
 
 /// How a key ended: the handler's outcome, or its deadline.
@@ -316,13 +315,11 @@ mod tests {
             mutate: Duration::from_millis(40),
         };
         let handler: Arc<dyn KeyHandler> = Arc::new(Stalled(own));
-        let concurrency =
-            crate::config::ServerConfig::new(crate::Transport::PlaintextForDevelopment).concurrency;
         let server = Deadlines {
             verify: Duration::from_millis(100),
             mutate: Duration::from_millis(100),
         };
-        let dispatcher = Dispatcher::new(handler, &concurrency, 4096, server);
+        let dispatcher = Dispatcher::new(handler, 4096, server);
         for (op, want) in [
             (Endpoint::Verify, "operation timed out after duration 7s"),
             (Endpoint::Mutate, "operation timed out after duration 40ms"),

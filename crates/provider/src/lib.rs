@@ -8,16 +8,17 @@
 //!   ([`Metrics`]).
 //!
 //! Responses use Ratify v1's wire format ([`wire`]) with one item per key **in request order**.
-//! The keys of a request run concurrently, bounded per request and overall, each under its own
-//! deadline: a slow key gets a per-key timeout error, the others are unaffected.
+//! The keys of a request run concurrently, each under its own deadline, without holding a slot
+//! while they wait (the handler bounds CPU work and registry requests where they are spent):
+//! a slow key gets a per-key timeout error, the others are unaffected.
 //! Malformed requests get HTTP 400 (413 for an oversized body) with a `systemError` that says
 //! what was wrong and what to do.
 //!
 //! # Where this differs from Ratify v1 (deliberately)
 //!
 //! * Items come back in request order (Ratify: completion order).
-//! * A slow key gets `"operation timed out after duration 2.9s"` as its own `error`; Ratify
-//!   fails the whole request with HTTP 500. Deadlines count from the request's arrival.
+//! * A slow key gets `"EXECUTOR_FAILURE: operation timed out after duration 2.9s"` as its own
+//!   `error`; Ratify fails the whole request with HTTP 500. Deadlines count from the request's arrival.
 //! * Malformed requests get 400, an oversized body 413, a slow body 408, a wrong method 405
 //!   (with `Allow: POST`) and an unknown path 404, each with a `BAD_REQUEST: ...`
 //!   `systemError`; Ratify answers 500. The connection is closed after a refusal.
@@ -91,7 +92,7 @@ mod trace;
 pub mod wire;
 
 pub use crate::config::{
-    Concurrency, ConfigError, Deadlines, RequestLimits, ServerConfig, TlsFiles, Transport,
+    ConfigError, Deadlines, RequestLimits, ServerConfig, TlsFiles, Transport,
     CERT_FILE_NAME, DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT, DEFAULT_PROVIDER_PORT,
     DEFAULT_TRACE_ID_HEADER, KEY_FILE_NAME,
 };

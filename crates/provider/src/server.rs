@@ -123,7 +123,6 @@ impl Server {
         let state = Arc::new(ProviderState {
             dispatcher: Dispatcher::new(
                 Arc::clone(&handler),
-                &config.concurrency,
                 config.limits.max_key_bytes,
                 config.deadlines,
             ),

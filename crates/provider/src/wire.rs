@@ -8,7 +8,7 @@
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
-use imagegate_ratify::{go_duration, push_json_string, Failure, RenderedJson};
+use imagegate_ratify::{go_duration, push_json_string, Failure, RatifyCode, RenderedJson};
 use serde::{Deserialize, Serialize};
 
 /// The `apiVersion` of every response, as Ratify v1 hard-codes it.
@@ -143,8 +143,9 @@ pub(crate) struct Answer {
 pub(crate) enum AnswerError {
     /// The key failed: `"<CODE>: <detail>"`.
     Key(Failure),
-    /// The key's deadline passed: Ratify's timeout text, without a code
-    /// (`operation timed out after duration 2.9s`).
+    /// The key's deadline passed: Ratify's timeout text under the code the engine's own
+    /// timeout carries (`EXECUTOR_FAILURE: operation timed out after duration 2.9s`), so the
+    /// text is the same whichever deadline fires first.
     Deadline(Duration),
 }
 
@@ -155,7 +156,8 @@ impl fmt::Display for AnswerError {
             Self::Deadline(after) => {
                 write!(
                     f,
-                    "operation timed out after duration {}",
+                    "{}: operation timed out after duration {}",
+                    RatifyCode::ExecutorFailure.as_str(),
                     go_duration(*after)
                 )
             }
@@ -328,7 +330,7 @@ mod tests {
                 raw_key: "odd \"key\" \\ \u{7}".into(),
                 value: None,
                 error: Some(AnswerError::Key(Failure::new(
-                    imagegate_ratify::RatifyCode::ReferenceInvalid,
+                    RatifyCode::ReferenceInvalid,
                     imagegate_ratify::CauseKind::ReferenceInvalid,
                     "\"bad\"\n",
                 ))),

@@ -16,7 +16,9 @@
 //!   },
 //!   "concurrency": {
 //!     "maxVerifications": 0,          // concurrent signature verifications; 0 = CPU count
-//!     "maxSignaturesPerSubject": 100  // more signature referrers than this fail the subject
+//!     "maxSignaturesPerSubject": 100, // more signature referrers than this fail the subject
+//!     "maxSignaturesInFlight": 4,     // signatures of one subject fetched/verified at once
+//!     "maxRequestsPerRegistry": 32    // registry requests in flight per registry host
 //!   },
 //!   "registry": {
 //!     "requestTimeoutMs": 10000, "connectTimeoutMs": 5000, "maxAttempts": 4,
@@ -27,8 +29,8 @@
 //! ```
 //!
 //! Unknown keys inside `imagegate` are errors (they are most likely typos). The `cache`
-//! settings and `concurrency.maxVerifications` take effect at start-up; the others on every
-//! reload.
+//! settings, `concurrency.maxVerifications` and `concurrency.maxRequestsPerRegistry` take
+//! effect at start-up; the others on every reload.
 //!
 //! # Memory
 //!
@@ -131,6 +133,12 @@ pub struct ConcurrencySettings {
     pub max_verifications: usize,
     /// Most signature referrers verified for one subject.
     pub max_signatures_per_subject: usize,
+    /// Signatures of one subject fetched and verified at once (0 counts as 1). Verification
+    /// stops as soon as the config policy's decision cannot change.
+    pub max_signatures_in_flight: usize,
+    /// Registry requests in flight at once per registry host (0 counts as 1): a registry that
+    /// stalls holds only its own host's share, never a share a healthy registry needs.
+    pub max_requests_per_registry: usize,
 }
 
 impl Default for ConcurrencySettings {
@@ -138,6 +146,8 @@ impl Default for ConcurrencySettings {
         Self {
             max_verifications: 0,
             max_signatures_per_subject: 100,
+            max_signatures_in_flight: 4,
+            max_requests_per_registry: 32,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Only an invalid reference, a missing component and a failed tag resolution are per-key
 //! errors.
 
+pub(crate) mod hosts;
 mod memo;
 mod pipeline;
 mod render;
@@ -78,6 +79,8 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) revocation: Arc<dyn RevocationChecker>,
     pub(crate) cpu: Arc<Semaphore>,
+    /// Registry requests in flight per registry host; every generation's clients share it.
+    pub(crate) hosts: Arc<hosts::HostLimits>,
     pub(crate) metrics: Option<Arc<dyn MetricsSink>>,
 }
 

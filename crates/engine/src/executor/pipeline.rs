@@ -1,9 +1,17 @@
 //! The I/O half of a decision: referrers, then each signature through its verifier, then the
 //! pure policy decision ([`decide`]).
+//!
+//! The signatures of one subject run at most `imagegate.concurrency.maxSignaturesInFlight` at
+//! a time (each fetches its manifest and envelope, then verifies), in listing order, and the
+//! rest are not started once the config policy's decision cannot change
+//! ([`crate::policy::ConfigPolicy::settled`]): under `any`, the first success of a type
+//! settles that type; under `all`, the first failure settles the subject. Signatures not run
+//! then have no report, which is the one visible difference from Ratify (it verifies them all
+//! and lists every report); the verdict is the same.
 
 use std::sync::Arc;
 
-use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt as _};
 use imagegate_oci::Descriptor;
 use imagegate_ratify::{Cause, CauseKind, RatifyCode, VerifierReport};
 
@@ -90,9 +98,13 @@ pub(super) async fn decide(
         cpu: shared.cpu.clone(),
         transient: std::sync::atomic::AtomicBool::new(false),
     };
-    let reports: Vec<VerifierReport> = join_all(candidates.iter().map(|(d, verifier)| {
+    let policy = resolved.policy.map(|PolicySpec::Config(p)| p);
+    let in_flight = state.config.settings.concurrency.max_signatures_in_flight;
+    let run = |index: usize| {
         let env = &env;
+        let candidate = candidates.get(index).copied();
         async move {
+            let (d, verifier) = candidate?;
             let started = tokio::time::Instant::now();
             let report = verifier.verify(subject, d, env).await;
             if let Some(sink) = &shared.metrics {
@@ -105,10 +117,14 @@ pub(super) async fn decide(
                     duration: started.elapsed(),
                 });
             }
-            report
+            Some((index, report))
         }
-    }))
-    .await;
+    };
+    let types: Vec<&str> = candidates
+        .iter()
+        .map(|(d, _)| d.artifact_type.as_deref().unwrap_or_default())
+        .collect();
+    let reports = bounded_until_settled(&types, in_flight, policy, run).await;
     if reports.is_empty() {
         let r = subject_failure(
             subject,
@@ -134,6 +150,62 @@ pub(super) async fn decide(
     };
     let transient = !is_success && env.saw_transient_failure();
     Verdict::new(is_success, reports, transient)
+}
+
+/// Runs `run(i)` for every index of `types` (the candidates' artifact types), at most
+/// `in_flight` at a time and in order, until all have finished or `policy` is settled
+/// ([`crate::policy::ConfigPolicy::settled`]); the finished reports in candidate order.
+/// Dropping the unfinished futures cancels their fetches.
+async fn bounded_until_settled<F, Fut>(
+    types: &[&str],
+    in_flight: usize,
+    policy: Option<&crate::policy::ConfigPolicy>,
+    run: F,
+) -> Vec<VerifierReport>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Option<(usize, VerifierReport)>>,
+{
+    let mut next = 0;
+    let mut running = FuturesUnordered::new();
+    let mut done: Vec<(usize, VerifierReport)> = Vec::with_capacity(types.len());
+    let mut finished = vec![false; types.len()];
+    loop {
+        while running.len() < in_flight.max(1) && next < types.len() {
+            running.push(run(next));
+            next += 1;
+        }
+        let Some(item) = running.next().await else {
+            break;
+        };
+        let Some((index, report)) = item else {
+            continue;
+        };
+        if let Some(flag) = finished.get_mut(index) {
+            *flag = true;
+        }
+        done.push((index, report));
+        let Some(policy) = policy else {
+            continue;
+        };
+        let summaries: Vec<ReportSummary<'_>> = done
+            .iter()
+            .map(|(_, r)| ReportSummary {
+                artifact_type: &r.artifact_type,
+                is_success: r.is_success,
+            })
+            .collect();
+        let pending = types
+            .iter()
+            .zip(&finished)
+            .filter(|(_, f)| !**f)
+            .map(|(t, _)| *t);
+        if policy.settled(&summaries, pending).is_some() {
+            break;
+        }
+    }
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// A failed report about the subject as a whole (no verifier attribution), as Ratify's

@@ -101,6 +101,7 @@ mod tests {
             ))),
             revocation: Arc::new(imagegate_notation::revocation::OfflineRevocationChecker),
             cpu: Arc::new(Semaphore::new(1)),
+            hosts: Arc::new(super::super::hosts::HostLimits::new(1)),
             metrics: None,
         }
     }

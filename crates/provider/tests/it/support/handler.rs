@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use imagegate_provider::{
-    Failure, KeyContext, KeyHandler, KeyOutcome, Metrics, RequestKey, VerifierRun,
+    Deadlines, Failure, KeyContext, KeyHandler, KeyOutcome, Metrics, RequestKey, VerifierRun,
 };
 use imagegate_ratify::{CauseKind, RatifyCode};
 use serde_json::json;
@@ -30,6 +30,8 @@ pub struct TestHandler {
     pub ready: AtomicBool,
     /// `gate/...` keys wait for a permit here; the test adds permits to let them finish.
     pub gate: Arc<tokio::sync::Semaphore>,
+    /// What [`KeyHandler::deadlines`] answers (verify; mutate stays at the server's).
+    deadline: std::sync::Mutex<Option<Duration>>,
     pub counters: Arc<Counters>,
     pub metrics: Metrics,
 }
@@ -39,9 +41,15 @@ impl TestHandler {
         Arc::new(Self {
             ready: AtomicBool::new(true),
             gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            deadline: std::sync::Mutex::new(None),
             counters: Arc::default(),
             metrics,
         })
+    }
+
+    /// Sets the verify deadline the handler reports from now on (`None`: the server's).
+    pub fn set_deadlines(&self, verify: Option<Duration>) {
+        *self.deadline.lock().unwrap() = verify;
     }
 
     fn run(
@@ -125,6 +133,14 @@ impl KeyHandler for TestHandler {
 
     fn ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
+    }
+
+    fn deadlines(&self) -> Option<Deadlines> {
+        let verify = (*self.deadline.lock().unwrap())?;
+        Some(Deadlines {
+            verify,
+            ..Deadlines::default()
+        })
     }
 }
 
