@@ -57,13 +57,6 @@ pub trait KeyHandler: Send + Sync + 'static {
     /// On an error outcome the provider echoes the key as the item's `value`, as Ratify does.
     fn mutate(&self, key: RequestKey, ctx: KeyContext) -> BoxFuture<'static, KeyOutcome>;
 
-    /// The per-key deadlines in force now, read for every request so that a configuration
-    /// reload raises or lowers them for the next one; `None` (the default) keeps the server's
-    /// [`crate::ServerConfig::deadlines`]. Must answer at once (no I/O, no waiting).
-    fn deadlines(&self) -> Option<Deadlines> {
-        None
-    }
-
     /// Whether configuration and trust material are loaded; drives `GET /readyz`.
     fn ready(&self) -> bool;
 
