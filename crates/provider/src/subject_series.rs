@@ -108,7 +108,10 @@ impl SubjectSeries {
     /// milliseconds.
     fn evict_least_recent(&mut self, keep: Option<&str>) -> Option<(String, Vec<OtherLabels>)> {
         let oldest = match keep {
-            None => self.subjects.iter().min_by_key(|(_, entry)| entry.last_used),
+            None => self
+                .subjects
+                .iter()
+                .min_by_key(|(_, entry)| entry.last_used),
             Some(keep) => self
                 .subjects
                 .iter()
