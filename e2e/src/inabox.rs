@@ -14,7 +14,7 @@ use crate::engine_config::write_engine_config;
 use crate::https::{HttpsProvider, TransportError};
 use crate::images::{self, ContentError};
 use crate::mtls::{MtlsError, MtlsMaterial};
-use crate::process::{ProcessError, ProviderProcess};
+use crate::process::{LogSettings, ProcessError, ProviderProcess};
 
 /// The Provider `timeout` the box's Gatekeeper uses (Ratify's chart uses 5 s; loaded CI
 /// machines need more).
@@ -192,10 +192,29 @@ impl GatekeeperInABox {
 
     /// Starts `imagegate serve` (mTLS) with the config trusting `certs`; waits for `/readyz`.
     pub fn start_provider(&mut self, certs: &[PathBuf]) -> Result<&ProviderProcess, BoxError> {
+        self.start_provider_with(certs, None, &LogSettings::default())
+    }
+
+    /// [`GatekeeperInABox::start_provider`] with our `imagegate` config section set to
+    /// `imagegate` (when given) and the given log settings.
+    pub fn start_provider_with(
+        &mut self,
+        certs: &[PathBuf],
+        imagegate: Option<serde_json::Value>,
+        logs: &LogSettings,
+    ) -> Result<&ProviderProcess, BoxError> {
         self.stop_provider();
         let config = self.write_config(certs)?;
+        if let Some(section) = imagegate {
+            let mut value = crate::engine_config::engine_config(certs);
+            value["imagegate"] = section;
+            let text = serde_json::to_vec_pretty(&value)
+                .map_err(|e| io("cannot render the provider config")(std::io::Error::other(e)))?;
+            std::fs::write(&config, text).map_err(io("cannot write the provider config"))?;
+        }
         let tls = self.mtls.write(self.work.path())?;
-        let process = ProviderProcess::start(&self.imagegate, &config, &tls, self.work.path())?;
+        let process =
+            ProviderProcess::start_logging(&self.imagegate, &config, &tls, self.work.path(), logs)?;
         Ok(self.provider.insert(process))
     }
 

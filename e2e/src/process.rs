@@ -63,6 +63,25 @@ fn free_port() -> Result<u16, ProcessError> {
     Ok(l.local_addr().map_err(ProcessError::Port)?.port())
 }
 
+/// The server's `--log-format` and `--log-level`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// `json` or `text`.
+    pub format: String,
+    /// A tracing filter, e.g. `info`.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    /// Text at `warn`: what the box's other tests read on failure.
+    fn default() -> Self {
+        Self {
+            format: "text".to_owned(),
+            level: "warn".to_owned(),
+        }
+    }
+}
+
 impl ProviderProcess {
     /// Starts `bin serve --config <config> --cert-dir … --client-ca …` with its log at
     /// `dir/imagegate.log`, and waits until `/readyz` answers 200.
@@ -71,6 +90,17 @@ impl ProviderProcess {
         config: &Path,
         tls: &ProviderTlsFiles,
         dir: &Path,
+    ) -> Result<Self, ProcessError> {
+        Self::start_logging(bin, config, tls, dir, &LogSettings::default())
+    }
+
+    /// [`ProviderProcess::start`] with the given log format and level.
+    pub fn start_logging(
+        bin: &Path,
+        config: &Path,
+        tls: &ProviderTlsFiles,
+        dir: &Path,
+        logs: &LogSettings,
     ) -> Result<Self, ProcessError> {
         let (port, health_port, metrics_port) = (free_port()?, free_port()?, free_port()?);
         let log = dir.join("imagegate.log");
@@ -92,7 +122,7 @@ impl ProviderProcess {
             .args(["--http", &addr(port)])
             .args(["--health", &addr(health_port)])
             .args(["--metrics", &addr(metrics_port)])
-            .args(["--log-format", "text", "--log-level", "warn"])
+            .args(["--log-format", &logs.format, "--log-level", &logs.level])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

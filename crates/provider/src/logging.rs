@@ -1,7 +1,7 @@
 //! Process-wide logging: JSON lines (default) or text, filtered like `RUST_LOG`.
 //!
 //! Each provider request runs in a `request` span carrying `trace_id`, so every line logged
-//! while serving it, including the engine's, names the trace ID. Request bodies are never
+//! while serving it, including the engine's per-key `verdict` line, names the trace ID. Request bodies are never
 //! logged; keys appear only at debug level.
 
 use thiserror::Error;
@@ -42,8 +42,12 @@ pub fn init_logging(format: LogFormat, filter: &str) -> Result<(), LoggingError>
         filter: filter.to_owned(),
         detail: err.to_string(),
     })?;
+    // Colours only on a terminal: escape codes in a log file or a collector break searches
+    // such as `trace_id=…`.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(env_filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Json => builder

@@ -7,6 +7,7 @@
 
 pub(crate) mod hosts;
 mod memo;
+mod outcome_log;
 mod pipeline;
 mod render;
 
@@ -93,11 +94,48 @@ pub(crate) async fn verify(
     image: &str,
     revalidate_budget: std::time::Duration,
 ) -> Result<Decision, Failure> {
+    let mut log = outcome_log::KeyLog::start(namespace, image);
+    let computed = std::sync::atomic::AtomicBool::new(false);
+    let decided = decide(
+        shared,
+        state,
+        namespace,
+        image,
+        revalidate_budget,
+        &mut log,
+        &computed,
+    )
+    .await;
+    match &decided {
+        Ok((subject, decision)) => {
+            let cache = if computed.load(std::sync::atomic::Ordering::Relaxed) {
+                outcome_log::CacheStatus::Miss
+            } else {
+                outcome_log::CacheStatus::Hit
+            };
+            log.verdict(subject, decision, cache);
+        }
+        Err(failure) => log.failure(failure),
+    }
+    decided.map(|(_, decision)| decision)
+}
+
+/// [`verify`] without the log line: the subject as displayed and the decision.
+async fn decide(
+    shared: &Shared,
+    state: &State,
+    namespace: Option<&str>,
+    image: &str,
+    revalidate_budget: std::time::Duration,
+    log: &mut outcome_log::KeyLog<'_>,
+    computed: &std::sync::atomic::AtomicBool,
+) -> Result<(String, Decision), Failure> {
     let reference = parse(image)?;
     let resolved = state.config.resolve(namespace);
     check_components(&resolved)?;
     let access = state.access(namespace);
     let subject = subject(shared, &access, reference).await?;
+    log.digest = Some(subject.digest.clone());
     let key = VerdictKey {
         namespace: namespace.map(str::to_owned),
         subject: subject.display.clone(),
@@ -106,11 +144,12 @@ pub(crate) async fn verify(
     };
     let decision = shared
         .caches
-        .verdict(
-            key,
-            revalidate_budget,
-            pipeline::decide(shared, state, &access, resolved, &subject, namespace),
-        )
+        .verdict(key, revalidate_budget, async {
+            let verdict =
+                pipeline::decide(shared, state, &access, resolved, &subject, namespace).await;
+            computed.store(true, std::sync::atomic::Ordering::Relaxed);
+            verdict
+        })
         .await;
     if let Some(stale) = &decision.stale {
         tracing::warn!(
@@ -126,7 +165,7 @@ pub(crate) async fn verify(
             sink.stale_verdict(decision.verdict.is_success);
         }
     }
-    Ok(decision)
+    Ok((subject.display, decision))
 }
 
 /// The warm path: the verdict for a digest reference when the cache holds one that is served
