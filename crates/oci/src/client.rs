@@ -20,7 +20,9 @@ use crate::model::{
 };
 use crate::reference::Reference;
 use crate::referrers;
-use crate::transport::{declared_length, read_capped, referrers_not_found, Ctx, Transport};
+use crate::transport::{
+    declared_length, read_budgeted, read_reserved, referrers_not_found, Ctx, Transport,
+};
 
 /// How long "this registry has no referrers API" is remembered.
 const NO_API_MEMORY: Duration = Duration::from_secs(600);
@@ -124,7 +126,7 @@ impl RegistryClient {
             return Err(t.status_error(&ctx, get).await);
         }
         let header_type = content_type(get.headers());
-        let bytes = read_capped(&ctx, get, self.config().max_manifest_bytes).await?;
+        let bytes = read_budgeted(&ctx, get, self.config().max_manifest_bytes, &t.budget).await?;
         let digest = match &expected {
             Some(exp) => verify(&ctx, exp, &bytes)?,
             None => Digest::sha256_of(&bytes),
@@ -189,7 +191,8 @@ impl RegistryClient {
             return Err(t.status_error(&ctx, response).await);
         }
         let header_type = content_type(response.headers());
-        let bytes = read_capped(&ctx, response, self.config().max_manifest_bytes).await?;
+        let bytes =
+            read_budgeted(&ctx, response, self.config().max_manifest_bytes, &t.budget).await?;
         verify(&ctx, &expected, &bytes)?;
         let (media_type, parsed) = parse_manifest(&bytes, header_type.as_deref())
             .map_err(|e| invalid_manifest(&ctx, e.to_string()))?;
@@ -220,6 +223,8 @@ impl RegistryClient {
         }
         let url = self.url(r, &format!("blobs/{expected}"), &ctx)?;
         let t = &self.inner.transport;
+        // The size is known: reserve it before asking, so no connection waits for room.
+        let reservation = t.budget.reserve(&ctx, desc.size).await?;
         let response = t.send(&ctx, Method::GET, &url, "*/*").await?;
         if !response.status().is_success() {
             return Err(t.status_error(&ctx, response).await);
@@ -238,7 +243,7 @@ impl RegistryClient {
             }
             _ => {}
         }
-        let bytes = match read_capped(&ctx, response, desc.size).await {
+        let bytes = match read_reserved(&ctx, response, desc.size, reservation).await {
             Ok(b) => b,
             Err(OciError::TooLarge { .. }) => {
                 return Err(size_mismatch(&ctx, desc.size, desc.size + 1, true))
@@ -294,7 +299,7 @@ impl RegistryClient {
                 .get(LINK)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let body = read_capped(ctx, response, cfg.max_manifest_bytes).await?;
+            let body = read_budgeted(ctx, response, cfg.max_manifest_bytes, &t.budget).await?;
             let index: ImageIndex = serde_json::from_slice(&body).map_err(|e| {
                 invalid_manifest(ctx, format!("referrers answer is not an image index: {e}"))
             })?;
@@ -338,7 +343,7 @@ impl RegistryClient {
         if !response.status().is_success() {
             return Err(t.status_error(ctx, response).await);
         }
-        let body = read_capped(ctx, response, cfg.max_manifest_bytes).await?;
+        let body = read_budgeted(ctx, response, cfg.max_manifest_bytes, &t.budget).await?;
         let index: ImageIndex = serde_json::from_slice(&body).map_err(|e| {
             invalid_manifest(
                 ctx,

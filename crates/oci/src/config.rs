@@ -36,10 +36,17 @@ impl Default for RetryPolicy {
 #[derive(Clone)]
 pub struct ClientConfig {
     /// Largest manifest (or referrers page) read into memory. Default 4 MiB
-    /// (notation-go's signature manifest limit).
+    /// (the distribution spec's manifest size and notation-go's signature manifest limit).
     pub max_manifest_bytes: u64,
-    /// Largest blob read into memory. Default 32 MiB (notation-go's envelope limit).
+    /// Largest blob (signature envelope) read into memory. Default 1 MiB: real Notation
+    /// envelopes are 2–30 KiB (see the crate README); notation-go allows 32 MiB, which lets
+    /// one hostile subject with a few signatures cost hundreds of MiB.
     pub max_blob_bytes: u64,
+    /// Registry content (manifests, referrers pages, blobs) all clones of the client may
+    /// hold in memory at once; a fetch waits for room up to its deadline. Default 32 MiB.
+    pub max_in_flight_bytes: u64,
+    /// The part of `max_in_flight_bytes` one registry host may hold. Default 16 MiB.
+    pub max_in_flight_bytes_per_host: u64,
     /// Most referrers accepted for one subject before failing. Default 10 000.
     pub max_referrers: usize,
     /// Most referrers API pages followed through `Link`. Default 100.
@@ -69,7 +76,9 @@ impl Default for ClientConfig {
     fn default() -> Self {
         Self {
             max_manifest_bytes: 4 * 1024 * 1024,
-            max_blob_bytes: 32 * 1024 * 1024,
+            max_blob_bytes: 1024 * 1024,
+            max_in_flight_bytes: 32 * 1024 * 1024,
+            max_in_flight_bytes_per_host: 16 * 1024 * 1024,
             max_referrers: 10_000,
             max_referrer_pages: 100,
             request_timeout: Duration::from_secs(10),
@@ -90,6 +99,11 @@ impl fmt::Debug for ClientConfig {
         f.debug_struct("ClientConfig")
             .field("max_manifest_bytes", &self.max_manifest_bytes)
             .field("max_blob_bytes", &self.max_blob_bytes)
+            .field("max_in_flight_bytes", &self.max_in_flight_bytes)
+            .field(
+                "max_in_flight_bytes_per_host",
+                &self.max_in_flight_bytes_per_host,
+            )
             .field("max_referrers", &self.max_referrers)
             .field("max_referrer_pages", &self.max_referrer_pages)
             .field("request_timeout", &self.request_timeout)

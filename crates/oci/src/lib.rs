@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod budget;
 mod client;
 mod config;
 mod credentials;

@@ -27,6 +27,7 @@
 
 pub mod error;
 pub mod faults;
+pub mod hostile;
 pub mod images;
 pub mod judge;
 pub mod load;
