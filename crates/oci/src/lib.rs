@@ -14,6 +14,7 @@ mod credentials;
 mod digest;
 mod error;
 mod model;
+mod probe;
 mod push;
 mod reference;
 mod referrers;

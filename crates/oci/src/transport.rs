@@ -600,10 +600,46 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     ))
 }
 
+/// What a 404 from the referrers endpoint says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Referrers404 {
+    /// A plain 404 on the API URL: the registry has no referrers API.
+    NoApi,
+    /// `MANIFEST_UNKNOWN` (the API exists but does not know the subject), or a redirect
+    /// that landed on a 404: says nothing about the API.
+    NotForSubject,
+}
+
 /// Reads a 404 from the referrers endpoint: an unknown repository (`NAME_UNKNOWN`) is an
-/// error; any other 404 means the registry has no referrers API (`Ok`, use the tag schema).
+/// error; `MANIFEST_UNKNOWN` or a redirected 404 is about this subject only; any other 404
+/// means the registry has no referrers API. `requested` is the URL asked for.
+pub(crate) async fn classify_referrers_404(
+    ctx: &Ctx,
+    requested: &Url,
+    response: Response,
+) -> Result<Referrers404, OciError> {
+    let redirected = response.url() != requested;
+    let body = read_capped(ctx, response, SMALL_BODY)
+        .await
+        .unwrap_or_default();
+    let detail = registry_error_detail(&body);
+    if detail.starts_with("NAME_UNKNOWN") {
+        return Err(OciError::NotFound {
+            op: ctx.op,
+            reference: ctx.reference.clone(),
+            detail,
+        });
+    }
+    if redirected || detail.starts_with("MANIFEST_UNKNOWN") {
+        return Ok(Referrers404::NotForSubject);
+    }
+    Ok(Referrers404::NoApi)
+}
+
+/// Reads a 404 from the referrers endpoint for the push path: `NAME_UNKNOWN` is an error,
+/// anything else means "maintain the tag schema index" (`Ok`).
 pub(crate) async fn referrers_not_found(ctx: &Ctx, response: Response) -> Result<(), OciError> {
-    let body = read_capped(ctx, response, 64 * 1024)
+    let body = read_capped(ctx, response, SMALL_BODY)
         .await
         .unwrap_or_default();
     let detail = registry_error_detail(&body);
