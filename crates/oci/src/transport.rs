@@ -178,7 +178,7 @@ impl Transport {
                     refreshed_auth = true;
                     attempt -= 1;
                     if let Some(c) = challenge {
-                        self.auth.set_challenge(&ctx.registry, c);
+                        self.auth.set_challenge(&ctx.registry, &ctx.scope, c);
                     }
                     continue;
                 }
@@ -261,7 +261,7 @@ impl Transport {
         if let Some(Credential::Bearer(t)) = credential {
             return Ok((Some(secret_header(&format!("Bearer {t}"))), None));
         }
-        match self.auth.challenge(&ctx.registry) {
+        match self.auth.challenge(&ctx.registry, &ctx.scope) {
             None => Ok((None, None)),
             Some(Challenge::Basic) => Ok((
                 match credential {
@@ -293,6 +293,12 @@ impl Transport {
                                     .fetch_token(ctx, &realm, service.as_deref(), credential)
                                     .await;
                                 self.auth.release(key);
+                                if fetched.is_err() {
+                                    // Ask without a token next time: the realm may be broken
+                                    // for this repository only, or the repository may have
+                                    // become anonymous.
+                                    self.auth.forget_challenge(&ctx.registry, &ctx.scope);
+                                }
                                 let (t, lifetime) = fetched?;
                                 self.auth.store(key.clone(), t.clone(), lifetime);
                                 t
