@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::credentials::{Anonymous, CredentialProvider};
+use crate::observe::RequestObserver;
 
 /// Retry policy for 429 and 5xx answers and transient transport errors.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +71,8 @@ pub struct ClientConfig {
     pub credentials: Arc<dyn CredentialProvider>,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// Called once per HTTP request (registry host, status or transport failure).
+    pub request_observer: Option<Arc<dyn RequestObserver>>,
 }
 
 impl Default for ClientConfig {
@@ -90,6 +93,7 @@ impl Default for ClientConfig {
             extra_root_pems: Vec::new(),
             credentials: Arc::new(Anonymous),
             user_agent: concat!("imagegate/", env!("CARGO_PKG_VERSION")).to_owned(),
+            request_observer: None,
         }
     }
 }
@@ -115,11 +119,29 @@ impl fmt::Debug for ClientConfig {
             .field("extra_root_pems", &self.extra_root_pems.len())
             .field("credentials", &"<provider>")
             .field("user_agent", &self.user_agent)
+            .field(
+                "request_observer",
+                &self.request_observer.as_ref().map(|_| "<observer>"),
+            )
             .finish()
     }
 }
 
 impl ClientConfig {
+    /// Reports one request to the observer, if any.
+    pub(crate) fn observe(&self, url: &url::Url, outcome: crate::observe::RequestOutcome) {
+        if let Some(o) = &self.request_observer {
+            o.observe(&crate::observe::host_port(url), outcome);
+        }
+    }
+
+    /// Like [`ClientConfig::observe`], with the host already known.
+    pub(crate) fn observe_host(&self, host: &str, outcome: crate::observe::RequestOutcome) {
+        if let Some(o) = &self.request_observer {
+            o.observe(host, outcome);
+        }
+    }
+
     /// Whether `host` (`host[:port]`) is reached over plain HTTP.
     pub fn is_plain_http(&self, host_port: &str) -> bool {
         let host = host_only(host_port);
