@@ -59,6 +59,7 @@
 #![deny(clippy::disallowed_methods)]
 
 mod body;
+mod closing;
 mod config;
 mod dispatch;
 mod duration;
