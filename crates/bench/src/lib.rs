@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod cpu;
+pub mod delay;
 pub mod driver;
 pub mod env;
 pub mod error;
