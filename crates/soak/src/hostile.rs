@@ -242,3 +242,106 @@ impl HostileRegistry {
         self.server.host()
     }
 }
+
+/// What the hostile keys got during a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostileStats {
+    /// Requests sent with hostile keys.
+    pub requests: usize,
+    /// Hostile keys answered (verdict or per-key error).
+    pub answered: usize,
+    /// Hostile keys answered `isSuccess: true`: must be zero.
+    pub wrong: usize,
+    /// Requests that failed as a whole (HTTP error, `systemError`, no answer).
+    pub request_errors: usize,
+    /// Requests per phase: big envelopes, changing bytes, stalls.
+    pub by_phase: [usize; 3],
+    /// The first few request errors.
+    pub examples: Vec<String>,
+}
+
+impl HostileStats {
+    /// Whether the hostile registry never got a key accepted and never broke a request.
+    pub fn passed(&self) -> bool {
+        self.wrong == 0 && self.request_errors == 0
+    }
+}
+
+/// How often a hostile request is sent, and how many keys it carries.
+const EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+const KEYS_PER_REQUEST: usize = 4;
+/// Length of each phase (big envelopes → changing bytes → stalls → …).
+const PHASE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sends hostile keys to the provider at `url` until `until`, cycling the registry through
+/// its three behaviours, and counts what came back. Requests run one at a time: the point
+/// is the provider's memory and the other keys' verdicts, not this load's rate.
+pub async fn load(
+    registry: &HostileRegistry,
+    client: &std::sync::Mutex<reqwest::Client>,
+    url: &str,
+    start: tokio::time::Instant,
+    until: tokio::time::Instant,
+) -> HostileStats {
+    let mut stats = HostileStats::default();
+    let mut ticker = tokio::time::interval(EVERY);
+    let mut next = 0usize;
+    while tokio::time::Instant::now() < until {
+        ticker.tick().await;
+        let phase = (start.elapsed().as_secs() / PHASE.as_secs().max(1)) as usize % 3;
+        registry.mode.changing.store(phase == 1, Ordering::Relaxed);
+        registry.mode.stalling.store(phase == 2, Ordering::Relaxed);
+        let keys: Vec<String> = (0..KEYS_PER_REQUEST)
+            .map(|i| registry.keys[(next + i) % registry.keys.len().max(1)].clone())
+            .collect();
+        next += KEYS_PER_REQUEST;
+        let Ok(c) = client.lock().map(|c| c.clone()) else {
+            break;
+        };
+        stats.requests += 1;
+        stats.by_phase[phase] += 1;
+        let body = serde_json::json!({
+            "apiVersion": "externaldata.gatekeeper.sh/v1beta1",
+            "kind": "ProviderRequest",
+            "request": {"keys": keys}
+        });
+        let failed = |stats: &mut HostileStats, why: String| {
+            stats.request_errors += 1;
+            if stats.examples.len() < 5 {
+                stats.examples.push(why);
+            }
+        };
+        let response = match c.post(url).json(&body).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                failed(&mut stats, e.to_string());
+                continue;
+            }
+        };
+        let status = response.status().as_u16();
+        let value: serde_json::Value = match response.json().await {
+            Ok(v) => v,
+            Err(e) => {
+                failed(&mut stats, format!("HTTP {status}: {e}"));
+                continue;
+            }
+        };
+        let resp = &value["response"];
+        if status != 200 || resp["systemError"].as_str().is_some_and(|e| !e.is_empty()) {
+            failed(
+                &mut stats,
+                format!("HTTP {status}: {}", resp["systemError"]),
+            );
+            continue;
+        }
+        for item in resp["items"].as_array().into_iter().flatten() {
+            stats.answered += 1;
+            if item["value"]["isSuccess"].as_bool() == Some(true) {
+                stats.wrong += 1;
+            }
+        }
+    }
+    registry.mode.changing.store(false, Ordering::Relaxed);
+    registry.mode.stalling.store(false, Ordering::Relaxed);
+    stats
+}
