@@ -268,8 +268,8 @@ impl HostileStats {
 }
 
 /// How often a hostile request is sent, and how many keys it carries.
-const EVERY: std::time::Duration = std::time::Duration::from_millis(500);
-const KEYS_PER_REQUEST: usize = 4;
+const EVERY: std::time::Duration = std::time::Duration::from_millis(1000);
+const KEYS_PER_REQUEST: usize = 2;
 /// Length of each phase (big envelopes → changing bytes → stalls → …).
 const PHASE: std::time::Duration = std::time::Duration::from_secs(10);
 

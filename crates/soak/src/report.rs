@@ -237,7 +237,7 @@ impl Report {
         let h = &self.hostile;
         let _ = writeln!(
             s,
-            "\nHostile registry (16 subjects x 16 signatures x 512 KiB envelopes; big / changing / \
+            "\nHostile registry (16 subjects x 8 signatures x 256 KiB envelopes; big / changing / \
              stalling): {} requests ({} / {} / {} per phase), {} keys answered, **{} wrong verdicts**, \
              {} request errors; it served {} requests.",
             h.requests,
