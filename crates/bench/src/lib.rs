@@ -18,6 +18,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod cpu;
+pub mod delay;
 pub mod driver;
 pub mod env;
 pub mod error;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use imagegate_bench::report::Section;
-use imagegate_bench::scenario::{cold, memory, stampede, warm};
+use imagegate_bench::scenario::{burst, cold, memory, stampede, warm};
 use imagegate_bench::BenchError;
 
 /// The benchmarks.
@@ -16,6 +16,8 @@ enum Which {
     Warm,
     /// Registry requests and time per cold verification.
     Cold,
+    /// 1, 10 and 200 cold keys in one request with injected registry latency.
+    ColdBurst,
     /// Concurrent requests for one uncached image.
     Stampede,
     /// RSS of `imagegate serve` after many cached verdicts.
@@ -108,7 +110,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: &Args) -> Result<Vec<Section>, BenchError> {
-    let all = [Which::Warm, Which::Cold, Which::Stampede, Which::Memory];
+    let all = [
+        Which::Warm,
+        Which::Cold,
+        Which::ColdBurst,
+        Which::Stampede,
+        Which::Memory,
+    ];
     let selected: Vec<Which> = if args.only.is_empty() {
         all.to_vec()
     } else {
@@ -129,6 +137,7 @@ async fn run(args: &Args) -> Result<Vec<Section>, BenchError> {
                 .await?
             }
             Which::Cold => cold::run(args.cold_images as usize).await?,
+            Which::ColdBurst => burst::run(workers).await?,
             Which::Stampede => stampede::run(args.stampede as usize, workers).await?,
             Which::Memory => {
                 let binary = match &args.imagegate {

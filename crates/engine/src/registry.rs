@@ -94,6 +94,10 @@ pub fn build_client(
         request_timeout: Duration::from_millis(settings.request_timeout_ms.max(1)),
         connect_timeout: Duration::from_millis(settings.connect_timeout_ms.max(1)),
         insecure_hosts: settings.plain_http_hosts.clone(),
+        max_blob_bytes: settings.max_blob_bytes,
+        max_manifest_bytes: settings.max_manifest_bytes,
+        max_in_flight_bytes: settings.max_in_flight_bytes,
+        max_in_flight_bytes_per_host: settings.max_in_flight_bytes_per_host,
         retry: RetryPolicy {
             max_attempts: settings.max_attempts.max(1),
             max_total_time: deadline + CLIENT_BUDGET_MARGIN,

@@ -131,28 +131,50 @@ pub(crate) struct TokenKey {
     pub(crate) credential: String,
 }
 
-/// Bounded token cache, the last challenge seen per host, and one gate per
-/// token being fetched so that concurrent requests share a single exchange.
+/// Bounded token cache, the last challenge seen per host and repository scope, and one
+/// gate per token being fetched so that concurrent requests share a single exchange.
+///
+/// Challenges are remembered per `(host, scope)` — one repository's token realm says
+/// nothing about another repository on the same host, which may be anonymous — and only
+/// for [`CHALLENGE_MEMORY`], and forgotten when their token exchange fails, so a broken
+/// realm never keeps failing requests that would work without it.
 #[derive(Debug, Default)]
 pub(crate) struct AuthState {
     tokens: Mutex<HashMap<TokenKey, (Token, Instant)>>,
-    challenges: Mutex<HashMap<String, Challenge>>,
+    challenges: Mutex<HashMap<(String, String), (Challenge, Instant)>>,
     fetching: Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 const MAX_CACHED: usize = 4096;
 
+/// How long a challenge is used pre-emptively.
+pub(crate) const CHALLENGE_MEMORY: Duration = Duration::from_secs(300);
+
 impl AuthState {
-    pub(crate) fn challenge(&self, host: &str) -> Option<Challenge> {
-        self.challenges.lock().ok()?.get(host).cloned()
+    /// The challenge `host` last sent for `scope`, if still fresh.
+    pub(crate) fn challenge(&self, host: &str, scope: &str) -> Option<Challenge> {
+        let map = self.challenges.lock().ok()?;
+        let (c, at) = map.get(&(host.to_owned(), scope.to_owned()))?;
+        (at.elapsed() < CHALLENGE_MEMORY).then(|| c.clone())
     }
 
-    pub(crate) fn set_challenge(&self, host: &str, c: Challenge) {
+    /// Remembers the challenge `host` sent for `scope`.
+    pub(crate) fn set_challenge(&self, host: &str, scope: &str, c: Challenge) {
         if let Ok(mut map) = self.challenges.lock() {
             if map.len() >= MAX_CACHED {
-                map.clear();
+                map.retain(|_, (_, at)| at.elapsed() < CHALLENGE_MEMORY);
+                if map.len() >= MAX_CACHED {
+                    map.clear();
+                }
             }
-            map.insert(host.to_owned(), c);
+            map.insert((host.to_owned(), scope.to_owned()), (c, Instant::now()));
+        }
+    }
+
+    /// Forgets the challenge for `scope` (its token exchange failed).
+    pub(crate) fn forget_challenge(&self, host: &str, scope: &str) {
+        if let Ok(mut map) = self.challenges.lock() {
+            map.remove(&(host.to_owned(), scope.to_owned()));
         }
     }
 
@@ -243,6 +265,24 @@ mod tests {
         let r: TokenResponse = serde_json::from_str(r#"{"token":""}"#).unwrap();
         assert!(r.into_token().is_none());
         assert_eq!(format!("{:?}", Token("secret".into())), "Token(<redacted>)");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn challenges_are_per_scope_and_expire() {
+        let s = AuthState::default();
+        let bearer = Challenge::Bearer {
+            realm: "https://auth.example/token".into(),
+            service: None,
+        };
+        s.set_challenge("h", "repository:a:pull", bearer.clone());
+        assert_eq!(s.challenge("h", "repository:a:pull"), Some(bearer.clone()));
+        assert_eq!(s.challenge("h", "repository:b:pull"), None);
+        assert_eq!(s.challenge("other", "repository:a:pull"), None);
+        tokio::time::advance(CHALLENGE_MEMORY).await;
+        assert_eq!(s.challenge("h", "repository:a:pull"), None);
+        s.set_challenge("h", "repository:a:pull", bearer);
+        s.forget_challenge("h", "repository:a:pull");
+        assert_eq!(s.challenge("h", "repository:a:pull"), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,9 +1,7 @@
 //! `RegistryClient`: the four registry operations the engine needs.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, LINK};
@@ -18,14 +16,23 @@ use crate::model::{
     parse_manifest, Descriptor, ImageIndex, Manifest, ResolvedManifest, MANIFEST_MEDIA_TYPES,
     OCI_INDEX,
 };
+use crate::probe::{self, ApiMemory, Next, Verdict};
 use crate::reference::Reference;
 use crate::referrers;
-use crate::transport::{declared_length, read_capped, referrers_not_found, Ctx, Transport};
+use crate::transport::{
+    classify_referrers_404, declared_length, read_budgeted, read_reserved, Ctx, Referrers404,
+    Transport,
+};
 
-/// How long "this registry has no referrers API" is remembered.
-const NO_API_MEMORY: Duration = Duration::from_secs(600);
-/// Most registries remembered as having no referrers API.
-const NO_API_HOSTS: usize = 1024;
+/// What the referrers API answered.
+enum ApiAnswer {
+    /// The listing (all pages).
+    Found(Vec<Descriptor>),
+    /// The registry has no referrers API (a plain 404 or a non-index answer).
+    NoApi,
+    /// A 404 about this subject only (`MANIFEST_UNKNOWN`, or a redirect to a 404).
+    NotForSubject,
+}
 
 /// An async registry client. Cheap to clone; clones share the connection pool,
 /// the token cache and what was learned about each registry. `Send + Sync`.
@@ -37,8 +44,8 @@ pub struct RegistryClient {
 struct Inner {
     transport: Transport,
     accept_manifests: String,
-    /// Registries that answered 404 on the referrers API, and when.
-    no_referrers_api: Mutex<HashMap<String, Instant>>,
+    /// What each repository's referrers API did, and the single-flight probe.
+    referrers_api: ApiMemory,
 }
 
 impl fmt::Debug for RegistryClient {
@@ -56,7 +63,7 @@ impl RegistryClient {
             inner: Arc::new(Inner {
                 transport: Transport::new(config)?,
                 accept_manifests: MANIFEST_MEDIA_TYPES.join(", "),
-                no_referrers_api: Mutex::new(HashMap::new()),
+                referrers_api: ApiMemory::default(),
             }),
         })
     }
@@ -124,7 +131,7 @@ impl RegistryClient {
             return Err(t.status_error(&ctx, get).await);
         }
         let header_type = content_type(get.headers());
-        let bytes = read_capped(&ctx, get, self.config().max_manifest_bytes).await?;
+        let bytes = read_budgeted(&ctx, get, self.config().max_manifest_bytes, &t.budget).await?;
         let digest = match &expected {
             Some(exp) => verify(&ctx, exp, &bytes)?,
             None => Digest::sha256_of(&bytes),
@@ -143,10 +150,12 @@ impl RegistryClient {
     ///
     /// Tries the OCI 1.1 referrers API first (following `Link` pagination and
     /// filtering client-side unless the registry reports `OCI-Filters-Applied:
-    /// artifactType`); when it answers 404 (without `NAME_UNKNOWN`) or with a
-    /// non-index content type, falls back to the referrers tag schema
-    /// (`<alg>-<hex>` index) and remembers that the registry lacks the API for
-    /// ten minutes. A missing tag means no referrers; 401/403 are errors.
+    /// artifactType`); when it answers a plain 404 or with a non-index content type,
+    /// falls back to the referrers tag schema (`<alg>-<hex>` index) and remembers that
+    /// this repository lacks the API for two minutes. A 404 `MANIFEST_UNKNOWN` or a
+    /// redirect to a 404 falls back for this subject only; `NAME_UNKNOWN` is an error.
+    /// Concurrent cold keys of one repository share one probe (see `probe.rs`). A
+    /// missing tag means no referrers; 401/403 are errors.
     pub async fn referrers(
         &self,
         subject: &Reference,
@@ -160,18 +169,43 @@ impl RegistryClient {
             });
         };
         let digest = Digest::parse(digest).map_err(|source| invalid_digest(&ctx, source))?;
-        let host = subject.api_host().to_owned();
-        if !self.known_without_api(&host) {
-            if let Some(found) = self
-                .referrers_api(&ctx, subject, &digest, artifact_type)
-                .await?
-            {
-                return Ok(found);
+        let key = format!("{}/{}", subject.api_host(), subject.repository);
+        let memory = &self.inner.referrers_api;
+        let mut waited = false;
+        let guard = loop {
+            match memory.next(&key, waited) {
+                Next::TagSchema => {
+                    return self
+                        .referrers_tag_schema(&ctx, subject, &digest, artifact_type)
+                        .await
+                }
+                Next::Wait(rx) => {
+                    probe::wait(rx, ctx.deadline).await;
+                    waited = true;
+                }
+                Next::Api => break None,
+                Next::Probe(guard) => break Some(guard),
             }
-            self.remember_without_api(host);
+        };
+        let answer = self
+            .referrers_api(&ctx, subject, &digest, artifact_type)
+            .await;
+        let verdict = match &answer {
+            Ok(ApiAnswer::Found(_)) => Verdict::Present,
+            Ok(ApiAnswer::NoApi) => Verdict::Absent,
+            Ok(ApiAnswer::NotForSubject) | Err(_) => Verdict::Unknown,
+        };
+        if guard.is_some() || verdict != Verdict::Unknown {
+            memory.record(&key, verdict);
         }
-        self.referrers_tag_schema(&ctx, subject, &digest, artifact_type)
-            .await
+        drop(guard);
+        match answer? {
+            ApiAnswer::Found(found) => Ok(found),
+            ApiAnswer::NoApi | ApiAnswer::NotForSubject => {
+                self.referrers_tag_schema(&ctx, subject, &digest, artifact_type)
+                    .await
+            }
+        }
     }
 
     /// Fetches the manifest `digest` from `r`'s repository, capped at
@@ -189,7 +223,8 @@ impl RegistryClient {
             return Err(t.status_error(&ctx, response).await);
         }
         let header_type = content_type(response.headers());
-        let bytes = read_capped(&ctx, response, self.config().max_manifest_bytes).await?;
+        let bytes =
+            read_budgeted(&ctx, response, self.config().max_manifest_bytes, &t.budget).await?;
         verify(&ctx, &expected, &bytes)?;
         let (media_type, parsed) = parse_manifest(&bytes, header_type.as_deref())
             .map_err(|e| invalid_manifest(&ctx, e.to_string()))?;
@@ -220,6 +255,8 @@ impl RegistryClient {
         }
         let url = self.url(r, &format!("blobs/{expected}"), &ctx)?;
         let t = &self.inner.transport;
+        // The size is known: reserve it before asking, so no connection waits for room.
+        let reservation = t.budget.reserve(&ctx, desc.size).await?;
         let response = t.send(&ctx, Method::GET, &url, "*/*").await?;
         if !response.status().is_success() {
             return Err(t.status_error(&ctx, response).await);
@@ -238,7 +275,7 @@ impl RegistryClient {
             }
             _ => {}
         }
-        let bytes = match read_capped(&ctx, response, desc.size).await {
+        let bytes = match read_reserved(&ctx, response, desc.size, reservation).await {
             Ok(b) => b,
             Err(OciError::TooLarge { .. }) => {
                 return Err(size_mismatch(&ctx, desc.size, desc.size + 1, true))
@@ -252,14 +289,14 @@ impl RegistryClient {
         Ok(bytes)
     }
 
-    /// The referrers API. `Ok(None)` means "not supported here, use the tag schema".
+    /// The referrers API: the listing, or what its 404 or non-index answer says.
     async fn referrers_api(
         &self,
         ctx: &Ctx,
         subject: &Reference,
         digest: &Digest,
         artifact_type: Option<&str>,
-    ) -> Result<Option<Vec<Descriptor>>, OciError> {
+    ) -> Result<ApiAnswer, OciError> {
         let t = &self.inner.transport;
         let cfg = self.config();
         let mut url = self.url(subject, &format!("referrers/{digest}"), ctx)?;
@@ -275,15 +312,17 @@ impl RegistryClient {
             let response = t.send(ctx, Method::GET, &url, OCI_INDEX).await?;
             let status = response.status();
             if status == StatusCode::NOT_FOUND && page == 1 {
-                referrers_not_found(ctx, response).await?;
-                return Ok(None);
+                return Ok(match classify_referrers_404(ctx, &url, response).await? {
+                    Referrers404::NoApi => ApiAnswer::NoApi,
+                    Referrers404::NotForSubject => ApiAnswer::NotForSubject,
+                });
             }
             if !status.is_success() {
                 return Err(t.status_error(ctx, response).await);
             }
             let headers = response.headers();
             if page == 1 && content_type(headers).as_deref() != Some(OCI_INDEX) {
-                return Ok(None);
+                return Ok(ApiAnswer::NoApi);
             }
             let applied = referrers::filter_applied(
                 headers
@@ -294,7 +333,7 @@ impl RegistryClient {
                 .get(LINK)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let body = read_capped(ctx, response, cfg.max_manifest_bytes).await?;
+            let body = read_budgeted(ctx, response, cfg.max_manifest_bytes, &t.budget).await?;
             let index: ImageIndex = serde_json::from_slice(&body).map_err(|e| {
                 invalid_manifest(ctx, format!("referrers answer is not an image index: {e}"))
             })?;
@@ -313,7 +352,7 @@ impl RegistryClient {
                 Err(reason) => return Err(invalid_manifest(ctx, reason)),
             }
         }
-        Ok(Some(found))
+        Ok(ApiAnswer::Found(found))
     }
 
     /// The referrers tag schema: the index tagged `<alg>-<hex>`; no tag = none.
@@ -338,7 +377,7 @@ impl RegistryClient {
         if !response.status().is_success() {
             return Err(t.status_error(ctx, response).await);
         }
-        let body = read_capped(ctx, response, cfg.max_manifest_bytes).await?;
+        let body = read_budgeted(ctx, response, cfg.max_manifest_bytes, &t.budget).await?;
         let index: ImageIndex = serde_json::from_slice(&body).map_err(|e| {
             invalid_manifest(
                 ctx,
@@ -377,23 +416,6 @@ impl RegistryClient {
                 reason: e.to_string(),
             }
         })
-    }
-
-    fn known_without_api(&self, host: &str) -> bool {
-        let Ok(map) = self.inner.no_referrers_api.lock() else {
-            return false;
-        };
-        map.get(host)
-            .is_some_and(|since| since.elapsed() < NO_API_MEMORY)
-    }
-
-    fn remember_without_api(&self, host: String) {
-        if let Ok(mut map) = self.inner.no_referrers_api.lock() {
-            if map.len() >= NO_API_HOSTS {
-                map.clear();
-            }
-            map.insert(host, Instant::now());
-        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::credentials::{Anonymous, CredentialProvider};
+use crate::observe::RequestObserver;
 
 /// Retry policy for 429 and 5xx answers and transient transport errors.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,10 +37,17 @@ impl Default for RetryPolicy {
 #[derive(Clone)]
 pub struct ClientConfig {
     /// Largest manifest (or referrers page) read into memory. Default 4 MiB
-    /// (notation-go's signature manifest limit).
+    /// (the distribution spec's manifest size and notation-go's signature manifest limit).
     pub max_manifest_bytes: u64,
-    /// Largest blob read into memory. Default 32 MiB (notation-go's envelope limit).
+    /// Largest blob (signature envelope) read into memory. Default 1 MiB: real Notation
+    /// envelopes are 2–30 KiB (see the crate README); notation-go allows 32 MiB, which lets
+    /// one hostile subject with a few signatures cost hundreds of MiB.
     pub max_blob_bytes: u64,
+    /// Registry content (manifests, referrers pages, blobs) all clones of the client may
+    /// hold in memory at once; a fetch waits for room up to its deadline. Default 32 MiB.
+    pub max_in_flight_bytes: u64,
+    /// The part of `max_in_flight_bytes` one registry host may hold. Default 16 MiB.
+    pub max_in_flight_bytes_per_host: u64,
     /// Most referrers accepted for one subject before failing. Default 10 000.
     pub max_referrers: usize,
     /// Most referrers API pages followed through `Link`. Default 100.
@@ -63,13 +71,17 @@ pub struct ClientConfig {
     pub credentials: Arc<dyn CredentialProvider>,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// Called once per HTTP request (registry host, status or transport failure).
+    pub request_observer: Option<Arc<dyn RequestObserver>>,
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
         Self {
             max_manifest_bytes: 4 * 1024 * 1024,
-            max_blob_bytes: 32 * 1024 * 1024,
+            max_blob_bytes: 1024 * 1024,
+            max_in_flight_bytes: 32 * 1024 * 1024,
+            max_in_flight_bytes_per_host: 16 * 1024 * 1024,
             max_referrers: 10_000,
             max_referrer_pages: 100,
             request_timeout: Duration::from_secs(10),
@@ -81,6 +93,7 @@ impl Default for ClientConfig {
             extra_root_pems: Vec::new(),
             credentials: Arc::new(Anonymous),
             user_agent: concat!("imagegate/", env!("CARGO_PKG_VERSION")).to_owned(),
+            request_observer: None,
         }
     }
 }
@@ -90,6 +103,11 @@ impl fmt::Debug for ClientConfig {
         f.debug_struct("ClientConfig")
             .field("max_manifest_bytes", &self.max_manifest_bytes)
             .field("max_blob_bytes", &self.max_blob_bytes)
+            .field("max_in_flight_bytes", &self.max_in_flight_bytes)
+            .field(
+                "max_in_flight_bytes_per_host",
+                &self.max_in_flight_bytes_per_host,
+            )
             .field("max_referrers", &self.max_referrers)
             .field("max_referrer_pages", &self.max_referrer_pages)
             .field("request_timeout", &self.request_timeout)
@@ -101,11 +119,29 @@ impl fmt::Debug for ClientConfig {
             .field("extra_root_pems", &self.extra_root_pems.len())
             .field("credentials", &"<provider>")
             .field("user_agent", &self.user_agent)
+            .field(
+                "request_observer",
+                &self.request_observer.as_ref().map(|_| "<observer>"),
+            )
             .finish()
     }
 }
 
 impl ClientConfig {
+    /// Reports one request to the observer, if any.
+    pub(crate) fn observe(&self, url: &url::Url, outcome: crate::observe::RequestOutcome) {
+        if let Some(o) = &self.request_observer {
+            o.observe(&crate::observe::host_port(url), outcome);
+        }
+    }
+
+    /// Like [`ClientConfig::observe`], with the host already known.
+    pub(crate) fn observe_host(&self, host: &str, outcome: crate::observe::RequestOutcome) {
+        if let Some(o) = &self.request_observer {
+            o.observe(host, outcome);
+        }
+    }
+
     /// Whether `host` (`host[:port]`) is reached over plain HTTP.
     pub fn is_plain_http(&self, host_port: &str) -> bool {
         let host = host_only(host_port);

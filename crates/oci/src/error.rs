@@ -241,6 +241,21 @@ pub enum OciError {
         /// What the registry did.
         detail: String,
     },
+    /// The budget of registry content in memory was spent and did not free up in time
+    /// (or `wanted` exceeds one registry's share of it).
+    #[error("cannot {op} {reference}: {wanted} bytes of registry content could not be reserved{} (one registry may hold {budget} bytes in memory at once); the registry serves too much content at once, retry later", if *waited { " before the deadline" } else { "" })]
+    BudgetExhausted {
+        /// Operation.
+        op: Operation,
+        /// Reference.
+        reference: String,
+        /// Bytes the fetch needed.
+        wanted: u64,
+        /// One registry's share of the budget.
+        budget: u64,
+        /// Whether the fetch waited (false: it could never fit).
+        waited: bool,
+    },
     /// The reference needs a digest for this operation.
     #[error("cannot {op} {reference}: a digest is required (resolve the tag first)")]
     DigestRequired {
@@ -272,6 +287,7 @@ impl OciError {
             | Self::TooManyReferrers { op, .. }
             | Self::Redirect { op, .. }
             | Self::Protocol { op, .. }
+            | Self::BudgetExhausted { op, .. }
             | Self::DigestRequired { op, .. } => Some(*op),
         }
     }

@@ -7,12 +7,15 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod budget;
 mod client;
 mod config;
 mod credentials;
 mod digest;
 mod error;
 mod model;
+mod observe;
+mod probe;
 mod push;
 mod reference;
 mod referrers;
@@ -31,6 +34,7 @@ pub use model::{
     ParsedManifest, Platform, ResolvedManifest, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST,
     MANIFEST_MEDIA_TYPES, NOTARY_SIGNATURE, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST,
 };
+pub use observe::{RequestObserver, RequestOutcome};
 pub use push::{PushedReferrer, ReferrerIndexing, EMPTY_JSON, EMPTY_JSON_DIGEST};
 pub use reference::{Reference, DOCKER_HUB};
 pub use signature::{SignatureManifestError, SignatureShape, COSE_ENVELOPE, JWS_ENVELOPE};

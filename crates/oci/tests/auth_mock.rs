@@ -215,3 +215,44 @@ async fn basic_auth_is_sent_pre_emptively_after_the_first_challenge() {
     }
     assert_eq!(unauthorized.load(Ordering::SeqCst), 1);
 }
+
+/// Issue 16 item 6: one repository whose token realm fails must not break anonymous
+/// repositories on the same host, before or after it was asked.
+#[tokio::test]
+async fn a_failing_realm_for_one_repository_spares_the_others() {
+    let token_calls = Arc::new(AtomicUsize::new(0));
+    let t = token_calls.clone();
+    let server = MockServer::start(move |r: &Request| {
+        if r.path() == "/token" {
+            t.fetch_add(1, Ordering::SeqCst);
+            return Reply::status(500);
+        }
+        if r.path().starts_with("/v2/private/") {
+            return challenge(r);
+        }
+        Reply::json(200, OCI_MANIFEST, MANIFEST.to_vec())
+    });
+    let c = RegistryClient::new(ClientConfig {
+        retry: imagegate_oci::RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .unwrap();
+    let private = Reference::parse(&format!("{}/private/app:v1", server.host())).unwrap();
+    let public = Reference::parse(&format!("{}/public/app:v1", server.host())).unwrap();
+    for _ in 0..2 {
+        let err = c.resolve(&private).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OciError::TokenExchange { .. } | OciError::RetriesExhausted { .. }
+            ),
+            "{err}"
+        );
+        let ok = c.resolve(&public).await;
+        assert!(ok.is_ok(), "{ok:?}");
+    }
+    assert!(token_calls.load(Ordering::SeqCst) >= 2);
+}

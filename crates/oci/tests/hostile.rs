@@ -206,6 +206,8 @@ async fn referrers_index_with_100_000_entries() {
         // With a large page limit, the entry bound stops it.
         let roomy = client(ClientConfig {
             max_manifest_bytes: 64 * MIB,
+            max_in_flight_bytes: 64 * MIB,
+            max_in_flight_bytes_per_host: 64 * MIB,
             ..Default::default()
         });
         let err = within(10, roomy.referrers(&subject, Some(NOTARY_SIGNATURE)))
@@ -540,4 +542,63 @@ async fn resolve_falls_back_to_get_when_head_has_no_digest() {
             assert!(accept.contains(mt), "{accept}");
         }
     }
+}
+
+/// Issue 16: content held in memory is bounded across every fetch of every clone. Fetched
+/// bytes keep their reservation until dropped; a fetch that finds the budget spent waits up
+/// to its deadline and fails with a typed error; the registry's host cannot take more than
+/// its share, so another host still gets bytes.
+#[tokio::test]
+async fn byte_budget_bounds_content_in_memory() {
+    let blob = vec![b'x'; MIB as usize];
+    let digest = sha256(&blob);
+    let body = blob.clone();
+    let server = MockServer::start(move |_r: &Request| {
+        Reply::json(200, "application/jose+json", body.clone())
+    });
+    let other = {
+        let body = blob.clone();
+        MockServer::start(move |_r: &Request| {
+            Reply::json(200, "application/jose+json", body.clone())
+        })
+    };
+    let c = client(ClientConfig {
+        max_in_flight_bytes: 3 * MIB,
+        max_in_flight_bytes_per_host: 2 * MIB,
+        retry: RetryPolicy {
+            max_total_time: Duration::from_millis(800),
+            ..RetryPolicy::default()
+        },
+        ..Default::default()
+    });
+    let d = desc("application/jose+json", &digest, blob.len());
+    let r = reference(&server);
+    let first = within(5, c.fetch_blob(&r, &d)).await.unwrap();
+    let second = within(5, c.clone().fetch_blob(&r, &d)).await.unwrap();
+    let err = within(5, c.fetch_blob(&r, &d)).await.unwrap_err();
+    assert!(
+        matches!(err, OciError::BudgetExhausted { waited: true, wanted, .. } if wanted == MIB),
+        "{err}"
+    );
+    // Another registry still has its share.
+    let third = within(5, c.fetch_blob(&reference(&other), &d))
+        .await
+        .unwrap();
+    assert_eq!(third.len(), blob.len());
+    // Dropping fetched bytes gives their reservation back.
+    drop(first);
+    let again = within(5, c.fetch_blob(&r, &d)).await.unwrap();
+    assert_eq!(again, second);
+    // A blob larger than one host's share can never fit: refused without waiting.
+    let big = desc("application/jose+json", &digest, 3 * MIB as usize);
+    let roomy = client(ClientConfig {
+        max_blob_bytes: 4 * MIB,
+        max_in_flight_bytes_per_host: 2 * MIB,
+        ..Default::default()
+    });
+    let err = within(5, roomy.fetch_blob(&r, &big)).await.unwrap_err();
+    assert!(
+        matches!(err, OciError::BudgetExhausted { waited: false, .. }),
+        "{err}"
+    );
 }

@@ -236,3 +236,125 @@ async fn errors_are_not_turned_into_no_referrers() {
         .unwrap_err();
     assert!(matches!(err, OciError::InvalidManifest { .. }), "{err}");
 }
+
+fn subject_in(server: &MockServer, repo: &str, name: &[u8]) -> Reference {
+    Reference::parse(&format!("{}/{repo}@{}", server.host(), sha256(name))).unwrap()
+}
+
+/// A registry with the referrers API that answers 404 `MANIFEST_UNKNOWN` for a subject it
+/// does not know (the ORAS artifacts behaviour, older Quay). That 404 is about the subject,
+/// not the API: the listing falls back to the tag schema once, and the next subject's
+/// signatures still come from the API (issue 16 item 5).
+#[tokio::test]
+async fn manifest_unknown_404_does_not_switch_the_api_off() {
+    let known = sha256(b"known");
+    let api_calls = Arc::new(AtomicUsize::new(0));
+    let calls = api_calls.clone();
+    let server = MockServer::start(move |r: &Request| {
+        if r.path().contains("/referrers/") {
+            calls.fetch_add(1, Ordering::SeqCst);
+            if r.path().ends_with(&known) {
+                return Reply::json(200, OCI_INDEX, index(&[entry("sig", NOTARY_SIGNATURE)]));
+            }
+            return Reply::json(
+                404,
+                "application/json",
+                r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+            );
+        }
+        // No referrers tag either.
+        Reply::status(404)
+    });
+    let c = client();
+    let none = c
+        .referrers(&subject_in(&server, "api/repo", b"unknown"), None)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let found = c
+        .referrers(&subject_in(&server, "api/repo", b"known"), None)
+        .await
+        .unwrap();
+    assert_eq!(digests(&found), [sha256(b"sig")]);
+    assert_eq!(api_calls.load(Ordering::SeqCst), 2);
+}
+
+/// A referrers request redirected to a URL that answers 404 decides nothing about the API.
+#[tokio::test]
+async fn redirect_landing_on_404_does_not_switch_the_api_off() {
+    let known = sha256(b"known");
+    let server = MockServer::start(move |r: &Request| {
+        if r.path().contains("/referrers/") {
+            if r.path().ends_with(&known) {
+                return Reply::json(200, OCI_INDEX, index(&[entry("sig", NOTARY_SIGNATURE)]));
+            }
+            return Reply::status(307).with_header("Location", "/storage/gone");
+        }
+        Reply::status(404)
+    });
+    let c = client();
+    let none = c
+        .referrers(&subject_in(&server, "api/repo", b"moved"), None)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let found = c
+        .referrers(&subject_in(&server, "api/repo", b"known"), None)
+        .await
+        .unwrap();
+    assert_eq!(digests(&found), [sha256(b"sig")]);
+}
+
+/// A registry without the API (a plain 404, as the spec says only such a registry may
+/// answer) is remembered per repository: the same repository skips the API, another
+/// repository on the same host probes it again.
+#[tokio::test]
+async fn no_api_is_remembered_per_repository() {
+    let api_calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let calls = api_calls.clone();
+    let server = MockServer::start(move |r: &Request| {
+        if r.path().contains("/referrers/") {
+            calls.lock().unwrap().push(r.path().to_owned());
+        }
+        Reply::status(404)
+    });
+    let c = client();
+    for name in [b"a1".as_slice(), b"a2", b"a3"] {
+        c.referrers(&subject_in(&server, "team/a", name), None)
+            .await
+            .unwrap();
+    }
+    c.referrers(&subject_in(&server, "team/b", b"b1"), None)
+        .await
+        .unwrap();
+    let calls = api_calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[0].starts_with("/v2/team/a/") && calls[1].starts_with("/v2/team/b/"));
+}
+
+/// Issue 11 item 6: concurrent cold keys of one repository wait for the first probe of the
+/// referrers API instead of each probing it.
+#[tokio::test]
+async fn the_probe_is_single_flight() {
+    let api_calls = Arc::new(AtomicUsize::new(0));
+    let calls = api_calls.clone();
+    let server = MockServer::start(move |r: &Request| {
+        if r.path().contains("/referrers/") {
+            calls.fetch_add(1, Ordering::SeqCst);
+        }
+        Reply::status(404)
+    });
+    let c = client();
+    let keys: Vec<Reference> = (0..40)
+        .map(|i| subject_in(&server, "burst/app", format!("s{i}").as_bytes()))
+        .collect();
+    let mut set = tokio::task::JoinSet::new();
+    for k in keys {
+        let c = c.clone();
+        set.spawn(async move { c.referrers(&k, None).await });
+    }
+    while let Some(r) = set.join_next().await {
+        assert!(r.unwrap().unwrap().is_empty());
+    }
+    assert_eq!(api_calls.load(Ordering::SeqCst), 1);
+}

@@ -387,3 +387,106 @@ async fn caps_and_digest_checks_against_the_registry() {
     let both = reference("notation/caps", &format!(":e2e@{E2E_SIGNATURE}"));
     assert_eq!(c.resolve(&both).await.unwrap().digest, E2E_SIGNATURE);
 }
+
+/// Issue 11 item 6 and issue 10 (request counting): 40 cold digest keys of one repository in
+/// one burst cost three requests each (referrers tag schema, signature manifest, envelope)
+/// plus one referrers-API probe for the whole burst, counted by the request observer
+/// (registry host and status of every HTTP request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_burst_costs_three_requests_per_key() {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use imagegate_oci::RequestOutcome;
+
+    let repo = "burst/app";
+    let pusher = registry().pusher(repo);
+    let mut subjects = Vec::new();
+    for i in 0..40 {
+        let subject = pusher.image(&format!("v{i}")).await;
+        let at = pusher.reference(&subject.digest);
+        pusher
+            .client()
+            .push_signature(
+                &at,
+                &subject,
+                "application/jose+json",
+                bytes::Bytes::from(format!("{{\"envelope\":{i}}}")),
+                BTreeMap::new(),
+                SignatureShape::ArtifactType,
+            )
+            .await
+            .unwrap();
+        subjects.push(at);
+    }
+
+    let seen: Arc<Mutex<Vec<(String, RequestOutcome)>>> = Arc::default();
+    let log = seen.clone();
+    let c = RegistryClient::new(ClientConfig {
+        request_observer: Some(Arc::new(move |host: &str, outcome| {
+            log.lock().unwrap().push((host.to_owned(), outcome));
+        })),
+        ..ClientConfig::default()
+    })
+    .unwrap();
+    let mut burst = tokio::task::JoinSet::new();
+    for subject in subjects {
+        let c = c.clone();
+        burst.spawn(async move {
+            let sigs = c.referrers(&subject, Some(NOTARY_SIGNATURE)).await.unwrap();
+            assert_eq!(sigs.len(), 1);
+            let m = c.fetch_manifest(&subject, &sigs[0].digest).await.unwrap();
+            let ParsedManifest::Image(image) = &m.parsed else {
+                panic!("not an image manifest");
+            };
+            c.fetch_blob(&subject, image.signature_envelope().unwrap())
+                .await
+                .unwrap();
+        });
+    }
+    while let Some(done) = burst.join_next().await {
+        done.unwrap();
+    }
+    let seen = seen.lock().unwrap().clone();
+    let host = registry().host();
+    assert!(seen.iter().all(|(h, _)| *h == host), "{seen:?}");
+    let count = |o| seen.iter().filter(|(_, x)| *x == o).count();
+    // One probe of the referrers API (distribution 2.8 answers 404), then 3 per key.
+    assert_eq!(count(RequestOutcome::Status(404)), 1, "{seen:?}");
+    assert_eq!(count(RequestOutcome::Status(200)), 120, "{seen:?}");
+    assert_eq!(seen.len(), 121);
+}
+
+/// A request that gets no HTTP answer is reported as a transport failure, once per attempt.
+#[tokio::test]
+async fn observer_reports_transport_failures() {
+    use std::sync::{Arc, Mutex};
+
+    use imagegate_oci::{RequestOutcome, RetryPolicy};
+
+    let port = imagegate_testkit::free_port();
+    let seen: Arc<Mutex<Vec<(String, RequestOutcome)>>> = Arc::default();
+    let log = seen.clone();
+    let c = RegistryClient::new(ClientConfig {
+        request_observer: Some(Arc::new(move |host: &str, outcome| {
+            log.lock().unwrap().push((host.to_owned(), outcome));
+        })),
+        retry: RetryPolicy {
+            max_attempts: 2,
+            initial_backoff: std::time::Duration::from_millis(10),
+            ..RetryPolicy::default()
+        },
+        ..ClientConfig::default()
+    })
+    .unwrap();
+    let r = Reference::parse(&format!("127.0.0.1:{port}/gone/app:v1")).unwrap();
+    assert!(c.resolve(&r).await.is_err());
+    let seen = seen.lock().unwrap().clone();
+    let expected = (
+        format!("127.0.0.1:{port}"),
+        RequestOutcome::TransportFailure,
+    );
+    assert_eq!(seen, vec![expected.clone(), expected]);
+    assert_eq!(RequestOutcome::TransportFailure.status_label(), "0");
+    assert_eq!(RequestOutcome::Status(404).status_label(), "404");
+}

@@ -74,6 +74,7 @@
 #![deny(clippy::disallowed_methods)]
 
 mod body;
+mod closing;
 mod config;
 mod dispatch;
 mod error;

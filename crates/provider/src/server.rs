@@ -137,7 +137,8 @@ impl Server {
                 .disable_signals()
                 .shutdown_timeout(grace)
                 .keep_alive(KEEP_ALIVE)
-                .client_disconnect_timeout(LINGER);
+                .client_disconnect_timeout(LINGER)
+                .on_connect(crate::closing::on_connect);
         if let Some(workers) = config.workers {
             http = http.workers(workers.get());
         }

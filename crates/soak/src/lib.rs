@@ -18,6 +18,14 @@
 //! 4. **trust reload**: `config.json` alternates between trusting both signing roots and only
 //!    the first: only images of the second signer change verdict.
 //!
+//! Throughout the run a **hostile registry** ([`hostile`], issue 16) is asked for too: one
+//! request a second with two of its keys, each subject listing 8 signatures with distinct
+//! 256 KiB digest-correct envelopes (far beyond real 2-30 KiB envelopes; the memory bound
+//! itself is shown by `tests/hostile_memory.rs`), cycling every 10 s through big envelopes, changing bytes
+//! (listings and envelopes that never match their digests) and stalls mid-body. None of its
+//! keys may ever be accepted, no request may fail as a whole, and it counts towards the RSS
+//! trend like everything else.
+//!
 //! [`judge::judge`] decides which answers were acceptable given the faults in force, and the
 //! provider's RSS (sampled from `/proc` every 2 s) must show no growth trend: after a warm-up
 //! of one cycle (a quarter of the run at most), the least-squares trend across the rest may
@@ -29,6 +37,7 @@
 
 pub mod error;
 pub mod faults;
+pub mod hostile;
 pub mod images;
 pub mod judge;
 pub mod load;
@@ -95,6 +104,12 @@ pub async fn run(settings: &Settings) -> Result<Report, SoakError> {
         client_timeout,
     )?));
     let url = format!("https://{}:{}", tls::SERVER_NAME, layout.provider.port());
+    let verify_url = format!("{url}/ratify/gatekeeper/v1/verify");
+    let hostile = hostile::HostileRegistry::start(hostile::HostileOptions {
+        subjects: 16,
+        signatures: 8,
+        envelope_bytes: 256 * 1024,
+    });
     let timeline = Arc::new(Mutex::new(Timeline::default()));
     let notes = Arc::new(Mutex::new(Vec::new()));
 
@@ -129,7 +144,18 @@ pub async fn run(settings: &Settings) -> Result<Report, SoakError> {
         dir: dir.path().to_path_buf(),
     };
     let controller = tokio::spawn(faults.run(start, settings.duration, settings.cycle()));
+    let attack = {
+        let (client, url) = (client.clone(), verify_url.clone());
+        tokio::spawn(async move {
+            let stats = hostile::load(&hostile, &client, &url, start, until).await;
+            (
+                stats,
+                hostile.requests.load(std::sync::atomic::Ordering::Relaxed),
+            )
+        })
+    };
     let (shots, load) = load::run(images.clone(), client, url, settings.rate, start, until).await;
+    let (hostile, hostile_served) = attack.await.unwrap_or_default();
     let mut registry = controller.await.map_err(|e| SoakError::Process {
         what: "fault controller",
         detail: e.to_string(),
@@ -188,6 +214,8 @@ pub async fn run(settings: &Settings) -> Result<Report, SoakError> {
             provider::counter(&metrics, reloads, &[("result", "error")]),
         ),
         notes: notes.lock().map(|n| n.clone()).unwrap_or_default(),
+        hostile,
+        hostile_served,
     })
 }
 

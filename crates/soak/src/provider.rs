@@ -59,6 +59,15 @@ impl Layout {
     /// Writes `config.json` trusting the roots `trust` names (atomically: the provider's
     /// watcher sees the old or the new file, never a mix).
     pub fn write_config(&self, trust: Trust) -> Result<(), SoakError> {
+        self.write_config_with(trust, serde_json::json!({}))
+    }
+
+    /// Like [`Layout::write_config`], with `registry` as the `imagegate.registry` settings.
+    pub fn write_config_with(
+        &self,
+        trust: Trust,
+        registry: serde_json::Value,
+    ) -> Result<(), SoakError> {
         let mut certs = vec![self.roots.0.display().to_string()];
         if trust == Trust::Both {
             certs.push(self.roots.1.display().to_string());
@@ -84,6 +93,7 @@ impl Layout {
                 "cache": {"verdictTtlSeconds": VERDICT_TTL_SECONDS,
                           "failureTtlSeconds": FAILURE_TTL_SECONDS,
                           "staleGraceSeconds": STALE_GRACE_SECONDS},
+                "registry": registry,
                 "reloadIntervalMs": 500
             }
         });

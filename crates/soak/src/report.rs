@@ -105,12 +105,18 @@ pub struct Report {
     pub tls_reloads: (u64, u64),
     /// What the fault controller did, with times.
     pub notes: Vec<String>,
+    /// What the hostile registry's keys got.
+    pub hostile: crate::hostile::HostileStats,
+    /// Requests the hostile registry served.
+    pub hostile_served: u64,
 }
 
 impl Report {
     /// Whether the run passed: no violations and a flat RSS.
     pub fn passed(&self) -> bool {
-        self.judgement.passed() && (self.rss.flat() || !self.rss.judged(self.cycle))
+        self.judgement.passed()
+            && self.hostile.passed()
+            && (self.rss.flat() || !self.rss.judged(self.cycle))
     }
 
     /// The report as Markdown (a level-3 heading and below, to sit inside a section).
@@ -227,6 +233,24 @@ impl Report {
             for v in &j.violations {
                 let _ = writeln!(s, "- {v}");
             }
+        }
+        let h = &self.hostile;
+        let _ = writeln!(
+            s,
+            "\nHostile registry (16 subjects x 8 signatures x 256 KiB envelopes; big / changing / \
+             stalling): {} requests ({} / {} / {} per phase), {} keys answered, **{} wrong verdicts**, \
+             {} request errors; it served {} requests.",
+            h.requests,
+            h.by_phase[0],
+            h.by_phase[1],
+            h.by_phase[2],
+            h.answered,
+            h.wrong,
+            h.request_errors,
+            self.hostile_served
+        );
+        for e in &h.examples {
+            let _ = writeln!(s, "- hostile request error: {e}");
         }
         let _ = writeln!(s, "\n<details><summary>Fault timeline</summary>\n\n```");
         for n in &self.notes {

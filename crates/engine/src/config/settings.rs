@@ -22,7 +22,11 @@
 //!   },
 //!   "registry": {
 //!     "requestTimeoutMs": 10000, "connectTimeoutMs": 5000, "maxAttempts": 4,
-//!     "plainHttpHosts": ["registry.lan:5000"]  // besides loopback, which is always plain HTTP
+//!     "plainHttpHosts": ["registry.lan:5000"], // besides loopback, which is always plain HTTP
+//!     "maxBlobBytes": 1048576,          // largest signature envelope read (real ones: 2-30 KiB)
+//!     "maxManifestBytes": 4194304,      // largest manifest or referrers page read
+//!     "maxInFlightBytes": 33554432,     // registry content in memory at once, all keys
+//!     "maxInFlightBytesPerHost": 16777216 // the part of it one registry host may hold
 //!   },
 //!   "reloadIntervalMs": 2000          // how often the config file is checked for changes
 //! }
@@ -164,15 +168,29 @@ pub struct RegistrySettings {
     pub max_attempts: u32,
     /// Registries reached over plain HTTP besides loopback.
     pub plain_http_hosts: Vec<String>,
+    /// Largest blob (signature envelope) read, bytes.
+    pub max_blob_bytes: u64,
+    /// Largest manifest or referrers page read, bytes.
+    pub max_manifest_bytes: u64,
+    /// Registry content held in memory at once by all keys, bytes (fetches wait for room
+    /// up to their deadline, then fail that key).
+    pub max_in_flight_bytes: u64,
+    /// The part of `max_in_flight_bytes` one registry host may hold, bytes.
+    pub max_in_flight_bytes_per_host: u64,
 }
 
 impl Default for RegistrySettings {
     fn default() -> Self {
+        let oci = imagegate_oci::ClientConfig::default();
         Self {
             request_timeout_ms: 10_000,
             connect_timeout_ms: 5_000,
             max_attempts: 4,
             plain_http_hosts: Vec::new(),
+            max_blob_bytes: oci.max_blob_bytes,
+            max_manifest_bytes: oci.max_manifest_bytes,
+            max_in_flight_bytes: oci.max_in_flight_bytes,
+            max_in_flight_bytes_per_host: oci.max_in_flight_bytes_per_host,
         }
     }
 }

@@ -56,6 +56,9 @@ async fn route(state: &ProviderState, req: ServiceRequest) -> ServiceResponse {
         _ => None,
     };
     let (req, payload) = req.into_parts();
+    if crate::closing::is_closing(&req) {
+        return ServiceResponse::new(req, crate::closing::abandon().await);
+    }
     let response = match op {
         Some(op) if req.method() == Method::POST => serve(op, &req, payload, state).await,
         Some(op) => {
@@ -73,6 +76,7 @@ async fn route(state: &ProviderState, req: ServiceRequest) -> ServiceResponse {
             refuse(Endpoint::Verify, state, &err, payload)
         }
     };
+    crate::closing::note(&req, &response);
     ServiceResponse::new(req, response)
 }
 

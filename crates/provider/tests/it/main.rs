@@ -9,6 +9,7 @@ mod bad_input;
 mod deadline;
 mod mtls;
 mod ops;
+mod pipelining;
 mod reload;
 mod support;
 mod wire;
