@@ -18,6 +18,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod http;
+pub mod kube_api;
 pub mod pki;
 pub mod push;
 pub mod registry;
