@@ -19,6 +19,7 @@ pub mod budget;
 mod crd;
 mod error;
 mod json;
+mod objects;
 mod plugins;
 pub mod settings;
 mod trust;
@@ -37,6 +38,7 @@ use crate::policy::ConfigPolicy;
 use crate::verifier::Verifier;
 
 pub use error::ConfigError;
+pub use objects::{CrdObject, ObjectsBuild};
 pub use settings::{CacheSettings, ConcurrencySettings, RegistrySettings, Settings};
 pub use watched::WatchedFiles;
 
