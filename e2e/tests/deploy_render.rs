@@ -7,7 +7,7 @@ use imagegate_e2e::kustomize::{self, find, of_kind};
 use imagegate_e2e::paths;
 use serde_json::Value;
 
-const ARGS: [&str; 7] = [
+const ARGS: [&str; 8] = [
     "serve",
     "--config",
     "/etc/imagegate/config.json",
@@ -15,6 +15,7 @@ const ARGS: [&str; 7] = [
     "/etc/imagegate/tls",
     "--client-ca",
     "/etc/imagegate/client-ca/ca.crt",
+    "--kubernetes",
 ];
 
 struct Rendered {
