@@ -128,11 +128,14 @@ fn every_object_parses_and_is_named() {
         let ns = namespace(&r);
         for o in &r.objects {
             match o["kind"].as_str().unwrap() {
-                "Provider" => assert!(
-                    o["metadata"].get("namespace").is_none(),
-                    "{}: Providers are cluster-scoped",
-                    r.overlay
-                ),
+                "Provider" | "CustomResourceDefinition" | "ClusterRole" | "ClusterRoleBinding" => {
+                    assert!(
+                        o["metadata"].get("namespace").is_none(),
+                        "{}: {} is cluster-scoped",
+                        r.overlay,
+                        o["kind"]
+                    )
+                }
                 _ => assert_eq!(
                     o["metadata"]["namespace"], ns,
                     "{}: {} {}",
