@@ -16,6 +16,8 @@ pub struct Kind {
     pub plural: &'static str,
     /// Whether its objects live in namespaces.
     pub namespaced: bool,
+    /// A field selector for the list and watch (only what imagegate reads is fetched).
+    pub field_selector: Option<&'static str>,
 }
 
 impl Kind {
@@ -46,6 +48,7 @@ const fn ratify(kind: &'static str, plural: &'static str, namespaced: bool) -> K
         kind,
         plural,
         namespaced,
+        field_selector: None,
     }
 }
 
@@ -66,13 +69,14 @@ pub const RATIFY_V1: &[Kind] = &[
     ),
 ];
 
-/// Core Secrets (pull secrets named by stores).
+/// Core Secrets of type `kubernetes.io/dockerconfigjson` (pull secrets named by stores).
 pub const SECRETS: Kind = Kind {
     group: "",
     version: "v1",
     kind: "Secret",
     plural: "secrets",
     namespaced: true,
+    field_selector: Some("type=kubernetes.io/dockerconfigjson"),
 };
 
 /// Core Events (written, not watched).
@@ -82,4 +86,5 @@ pub const EVENTS: Kind = Kind {
     kind: "Event",
     plural: "events",
     namespaced: true,
+    field_selector: None,
 };

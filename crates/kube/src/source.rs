@@ -115,7 +115,11 @@ async fn run(
 ) {
     let streams = options.kinds.iter().enumerate().map(|(i, kind)| {
         let api = Api::<DynamicObject>::all_with(client.clone(), &kind.api_resource());
-        watcher(api, watcher::Config::default())
+        let mut config = watcher::Config::default();
+        if let Some(fields) = kind.field_selector {
+            config = config.fields(fields);
+        }
+        watcher(api, config)
             .default_backoff()
             .map(move |ev| (i, ev))
             .boxed()

@@ -260,3 +260,37 @@ async fn a_required_token_is_checked() {
         .items
         .is_empty());
 }
+
+#[tokio::test]
+async fn field_selectors_filter_lists() {
+    let server = ApiServer::start();
+    let c = client(&server);
+    let secrets: Api<DynamicObject> = Api::namespaced_with(
+        c.clone(),
+        "default",
+        &imagegate_kube::kinds::SECRETS.api_resource(),
+    );
+    for (name, kind) in [
+        ("pull", "kubernetes.io/dockerconfigjson"),
+        ("tls", "kubernetes.io/tls"),
+    ] {
+        let s: DynamicObject = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name}, "type": kind, "data": {}}))
+        .unwrap();
+        secrets.create(&PostParams::default(), &s).await.unwrap();
+    }
+    let lp = kube::api::ListParams::default().fields("type=kubernetes.io/dockerconfigjson");
+    let names: Vec<String> = secrets
+        .list(&lp)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|o| o.metadata.name.unwrap())
+        .collect();
+    assert_eq!(names, ["pull"]);
+    let bad = secrets
+        .list(&kube::api::ListParams::default().fields("spec.x=1"))
+        .await;
+    assert!(matches!(bad, Err(kube::Error::Api(e)) if e.code == 400));
+}

@@ -89,6 +89,20 @@ async fn stores_use_watched_pull_secrets_and_never_log_them() {
     )
     .await;
 
+    // Only pull secrets are listed and watched.
+    let secret_requests: Vec<_> = requests_by(&server, "sa")
+        .into_iter()
+        .filter(|r| r.resource == "secrets")
+        .collect();
+    assert!(!secret_requests.is_empty());
+    for r in &secret_requests {
+        assert_eq!(
+            r.query.get("fieldSelector").map(String::as_str),
+            Some("type=kubernetes.io/dockerconfigjson"),
+            "{r:?}"
+        );
+    }
+
     let log = serve.log();
     assert!(!log.contains(PASSWORD), "the password was logged:\n{log}");
     let encoded = docker_config(&registry.host(), "puller", PASSWORD);

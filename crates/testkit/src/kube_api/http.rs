@@ -171,6 +171,15 @@ pub(crate) async fn handle(
             "the server could not find the requested resource",
         )));
     };
+    if let Some(sel) = q.get("fieldSelector") {
+        if !super::state::fields_supported(sel) {
+            return Ok(error_reply(&ApiError::new(
+                400,
+                "BadRequest",
+                format!("field label not supported: {sel}"),
+            )));
+        }
+    }
     if verb == "watch" {
         return Ok(super::watch::start(shared, res, t.namespace, &q));
     }
@@ -318,6 +327,9 @@ fn list(
 ) -> Result<(u16, Value), ApiError> {
     let r = &state.resources[res];
     let mut items = state.list(res, ns);
+    if let Some(sel) = q.get("fieldSelector") {
+        items.retain(|o| super::state::fields_match(o, sel));
+    }
     let mut list_rv = state.rv;
     if let Some(token) = q.get("continue").filter(|c| !c.is_empty()) {
         let (rv, after) = token

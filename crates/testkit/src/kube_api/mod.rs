@@ -17,7 +17,9 @@
 //! * a [request log](ApiServer::requests) with the Kubernetes verb of each request, and
 //!   [`restart`](ApiServer::restart) on the same port, keeping or losing the objects.
 //!
-//! Not emulated: discovery, OpenAPI, field/label selectors, json-patch, server-side apply's
+//! * field selectors on `type`, `metadata.name`, `metadata.namespace` (others: 400).
+//!
+//! Not emulated: discovery, OpenAPI, label selectors, json-patch, server-side apply's
 //! field ownership (an apply merges its fields), admission and validation against schemas.
 
 mod http;

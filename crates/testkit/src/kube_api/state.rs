@@ -340,6 +340,36 @@ fn meta_mut(map: &mut Map<String, Value>) -> &mut Map<String, Value> {
     }
 }
 
+/// Whether `obj` matches a field selector (`k=v` / `k!=v`, comma-separated; keys `type`,
+/// `metadata.name`, `metadata.namespace`; other keys are refused by the caller).
+pub(crate) fn fields_match(obj: &Value, selector: &str) -> bool {
+    selector.split(',').filter(|t| !t.is_empty()).all(|term| {
+        let (key, want, equal) = match term.split_once("!=") {
+            Some((k, v)) => (k, v, false),
+            None => match term.split_once('=') {
+                Some((k, v)) => (k, v.trim_start_matches('='), true),
+                None => return false,
+            },
+        };
+        let got = match key {
+            "type" => obj["type"].as_str(),
+            "metadata.name" => obj["metadata"]["name"].as_str(),
+            "metadata.namespace" => obj["metadata"]["namespace"].as_str(),
+            _ => None,
+        }
+        .unwrap_or("");
+        (got == want) == equal
+    })
+}
+
+/// Whether every key of a field selector is one the emulator knows.
+pub(crate) fn fields_supported(selector: &str) -> bool {
+    selector.split(',').filter(|t| !t.is_empty()).all(|term| {
+        let key = term.split(['!', '=']).next().unwrap_or("");
+        matches!(key, "type" | "metadata.name" | "metadata.namespace")
+    })
+}
+
 /// RFC 7386 JSON merge patch.
 pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
     let Value::Object(p) = patch else {

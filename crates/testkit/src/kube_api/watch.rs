@@ -13,7 +13,7 @@ use hyper::Response;
 use serde_json::{json, Value};
 
 use super::http::{Body, Shared};
-use super::state::ApiError;
+use super::state::{fields_match, ApiError};
 
 /// Starts a watch and returns its (streaming) response.
 pub(crate) fn start(
@@ -30,6 +30,7 @@ pub(crate) fn start(
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs)
         .unwrap_or(Duration::from_secs(1800));
+    let selector = q.get("fieldSelector").cloned().unwrap_or_default();
     let from: Option<u64> = q
         .get("resourceVersion")
         .filter(|v| !v.is_empty() && *v != "0")
@@ -42,7 +43,8 @@ pub(crate) fn start(
             match from {
                 Some(rv) => (rv, Vec::new()),
                 None => {
-                    let objs = state.list(res, ns.as_deref());
+                    let mut objs = state.list(res, ns.as_deref());
+                    objs.retain(|o| fields_match(o, &selector));
                     (state.rv, objs)
                 }
             }
@@ -71,6 +73,7 @@ pub(crate) fn start(
                         ns.as_deref()
                             .is_none_or(|n| c.object["metadata"]["namespace"] == n)
                     })
+                    .filter(|c| fields_match(&c.object, &selector))
                     .map(|c| (c.rv, json!({"type": c.kind, "object": c.object})))
                     .collect();
                 (events, expired, r.kind.clone(), r.api_version(), state.rv)
