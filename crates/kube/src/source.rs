@@ -147,7 +147,12 @@ async fn run(
             ),
         }
         if options.write_status {
-            let now = clock.now().format(&Rfc3339).unwrap_or_default();
+            let now = clock
+                .now()
+                .replace_nanosecond(0)
+                .unwrap_or_else(|_| clock.now())
+                .format(&Rfc3339)
+                .unwrap_or_default();
             write_statuses(&client, &snap, &outcome, last.as_ref(), &namespace, &now).await;
         }
         last = Some(outcome);
