@@ -72,6 +72,19 @@ impl ProviderProcess {
         tls: &ProviderTlsFiles,
         dir: &Path,
     ) -> Result<Self, ProcessError> {
+        Self::start_with(bin, config, tls, dir, &[], &[])
+    }
+
+    /// [`ProviderProcess::start`] with more `serve` arguments and environment variables
+    /// (e.g. `--kubernetes` and `KUBECONFIG`).
+    pub fn start_with(
+        bin: &Path,
+        config: &Path,
+        tls: &ProviderTlsFiles,
+        dir: &Path,
+        extra_args: &[&str],
+        env: &[(&str, &Path)],
+    ) -> Result<Self, ProcessError> {
         let (port, health_port, metrics_port) = (free_port()?, free_port()?, free_port()?);
         let log = dir.join("imagegate.log");
         let addr = |p: u16| format!("127.0.0.1:{p}");
@@ -93,6 +106,8 @@ impl ProviderProcess {
             .args(["--health", &addr(health_port)])
             .args(["--metrics", &addr(metrics_port)])
             .args(["--log-format", "text", "--log-level", "warn"])
+            .args(extra_args)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
