@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test fmt-check lint unit demo bench soak fuzz deploy-check clean
+.PHONY: all build test fmt-check lint unit demo demo-kube bench soak fuzz deploy-check clean
 
 all: build
 
@@ -24,6 +24,10 @@ unit:
 ## demo: verify the real Notation e2e signature shipped in ../shared/vectors (see README)
 demo:
 	@scripts/demo.sh
+
+## demo-kube: the same story configured through Ratify CRDs in an in-test Kubernetes API server
+demo-kube:
+	@scripts/demo-kube.sh
 
 ## bench: every benchmark against a floor measured in the same run (results: BENCHMARKS.md)
 bench:
