@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # make demo-kube: the seed's story configured through the Kubernetes API (e2e/src/bin/demo_kube.rs):
 # a registry with a signed and an unsigned image, the testkit Kubernetes API server, the seed's
-# Ratify objects created in it (through its HTTP API: Debian's kubectl needs discovery and
-# OpenAPI, which the emulator does not serve), `imagegate serve --kubernetes` picking them up,
-# the two `kubectl run` admissions, and `kubectl get verifiers`-style status tables. Everything
+# Ratify objects applied to it with Debian's `kubectl apply --validate=false` (the emulator
+# serves discovery but no OpenAPI; without kubectl they go through its HTTP API),
+# `imagegate serve --kubernetes` picking them up, the two `kubectl run` admissions, and
+# `kubectl get verifiers` (and stores, policies, keymanagementproviders) with Ratify's columns. Everything
 # the demo starts is stopped when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -294,3 +294,56 @@ async fn field_selectors_filter_lists() {
         .await;
     assert!(matches!(bad, Err(kube::Error::Api(e)) if e.code == 400));
 }
+
+/// Debian's kubectl (the CI installs it for `kubectl kustomize`) works against the emulator.
+#[tokio::test]
+async fn kubectl_applies_and_gets_with_printer_columns() {
+    let server = ApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(&kubeconfig, server.kubeconfig()).unwrap();
+    let file = dir.path().join("v.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: config.ratify.deislabs.io/v1beta1\nkind: Verifier\nmetadata:\n  name: v\nspec:\n  name: notation\n  artifactTypes: x\n",
+    )
+    .unwrap();
+    let kubectl = |args: &[&str]| {
+        let out = std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(args)
+            .output()
+            .expect("kubectl (Debian kubernetes-client)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let applied = kubectl(&["apply", "--validate=false", "-f", file.to_str().unwrap()]);
+    assert_eq!(
+        applied.trim(),
+        "verifier.config.ratify.deislabs.io/v created"
+    );
+    let api = verifiers(&client(&server));
+    api.patch_status(
+        "v",
+        &PatchParams::default(),
+        &Patch::Merge(
+            json!({"status": {"issuccess": false, "brieferror": "PLUGIN_INIT_FAILURE: x"}}),
+        ),
+    )
+    .await
+    .unwrap();
+    let table = kubectl(&["get", "verifiers"]);
+    let lines: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["NAME", "ISSUCCESS", "ERROR"]);
+    assert_eq!(lines[1], ["v", "false", "PLUGIN_INIT_FAILURE:", "x"]);
+    kubectl(&["delete", "verifier", "v"]);
+    assert!(api.get_opt("v").await.unwrap().is_none());
+}

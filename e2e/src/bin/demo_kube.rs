@@ -1,7 +1,8 @@
 //! `make demo-kube`: the seed's story configured through the Kubernetes API. A registry with a
 //! signed and an unsigned image; the testkit Kubernetes API server; the seed's Ratify objects
 //! (Store, Policy, KeyManagementProvider, Verifier — and one unsupported Verifier to show a
-//! failure status) created in it through its HTTP API; `imagegate serve --kubernetes` picking
+//! failure status) created in it with Debian's `kubectl` (through the emulator's discovery;
+//! through its HTTP API when kubectl is not installed); `imagegate serve --kubernetes` picking
 //! them up (ready only then); the two `kubectl run` admissions through Gatekeeper's logic; and
 //! the objects' status printed the way `kubectl get` prints Ratify's printer columns.
 
@@ -116,25 +117,60 @@ fn run() -> DemoResult<()> {
         "  API server {} (testkit Kubernetes API emulator)\n",
         api.url()
     );
-    println!("$ kubectl apply -f ratify-objects.yaml   # sent to the API server's HTTP API");
-    for (plural, obj) in ratify_objects(&pki.root_pem()) {
-        let url = format!(
-            "{}/apis/config.ratify.deislabs.io/v1beta1/{plural}",
-            api.url()
-        );
-        let name = obj["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let kind = obj["kind"].as_str().unwrap_or_default().to_lowercase();
-        let status = step(
-            "creating an object",
-            rt.block_on(async { http.post(&url).json(&obj).send().await.map(|r| r.status()) }),
+    let kubeconfig = gk_box.dir().join("kubeconfig");
+    step(
+        "writing the kubeconfig",
+        std::fs::write(&kubeconfig, api.kubeconfig()),
+    )?;
+    let objects = ratify_objects(&pki.root_pem());
+    let kubectl = kubectl_available();
+    if kubectl {
+        // Debian's kubectl, through the emulator's discovery (no OpenAPI: --validate=false).
+        let file = gk_box.dir().join("ratify-objects.yaml");
+        let yaml: Vec<String> = objects
+            .iter()
+            .map(|(_, o)| serde_yaml::to_string(o).unwrap_or_default())
+            .collect();
+        step(
+            "writing ratify-objects.yaml",
+            std::fs::write(&file, yaml.join("---\n")),
         )?;
-        if !status.is_success() {
-            return Err(format!("creating {kind}/{name}: HTTP {status}"));
+        println!("$ kubectl apply --validate=false -f ratify-objects.yaml");
+        print!(
+            "{}",
+            kubectl_out(
+                &kubeconfig,
+                &[
+                    "create",
+                    "--validate=false",
+                    "-f",
+                    &file.display().to_string()
+                ]
+            )?
+        );
+    } else {
+        println!(
+            "$ kubectl create -f ratify-objects.yaml   # kubectl not found: sent to the HTTP API"
+        );
+        for (plural, obj) in &objects {
+            let url = format!(
+                "{}/apis/config.ratify.deislabs.io/v1beta1/{plural}",
+                api.url()
+            );
+            let name = obj["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let kind = obj["kind"].as_str().unwrap_or_default().to_lowercase();
+            let status = step(
+                "creating an object",
+                rt.block_on(async { http.post(&url).json(obj).send().await.map(|r| r.status()) }),
+            )?;
+            if !status.is_success() {
+                return Err(format!("creating {kind}/{name}: HTTP {status}"));
+            }
+            println!("{kind}.config.ratify.deislabs.io/{name} created");
         }
-        println!("{kind}.config.ratify.deislabs.io/{name} created");
     }
 
     let kubeconfig = gk_box.dir().join("kubeconfig");
@@ -229,7 +265,34 @@ fn run() -> DemoResult<()> {
     Ok(())
 }
 
-/// `kubectl get` output for Ratify's printer columns.
+fn kubectl_available() -> bool {
+    std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs kubectl against the emulator; its stdout, or an error with its stderr.
+fn kubectl_out(kubeconfig: &Path, args: &[&str]) -> DemoResult<String> {
+    let out = step(
+        "running kubectl",
+        std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(args)
+            .output(),
+    )?;
+    if !out.status.success() {
+        return Err(format!(
+            "kubectl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `kubectl get` output for Ratify's printer columns (when kubectl is not installed).
 fn table(objects: &[Value], kmp: bool) -> String {
     let mut rows = vec![{
         let mut h = vec!["NAME", "ISSUCCESS", "ERROR"];

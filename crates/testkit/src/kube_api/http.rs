@@ -143,6 +143,18 @@ pub(crate) async fn handle(
             )));
         }
     }
+    if method == "GET" {
+        let doc = super::discovery::document(&shared.state.lock().unwrap(), &path);
+        if let Some(doc) = doc {
+            return Ok(json_reply(200, &doc));
+        }
+    }
+    let accept = req
+        .headers()
+        .get(hyper::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let Some(t) = target else {
         return Ok(error_reply(&ApiError::new(
             404,
@@ -183,7 +195,19 @@ pub(crate) async fn handle(
     if verb == "watch" {
         return Ok(super::watch::start(shared, res, t.namespace, &q));
     }
-    let result = dispatch(&shared, res, &t, &method, &q, &content_type, &body);
+    let mut result = dispatch(&shared, res, &t, &method, &q, &content_type, &body);
+    if verb == "list" && accept.contains("as=Table") {
+        if let Ok((_, list)) = &result {
+            let state = shared.state.lock().unwrap();
+            let items = list["items"].as_array().cloned().unwrap_or_default();
+            let rv = list["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            let table = super::discovery::table(&state.resources[res], &items, &rv);
+            result = Ok((200, table));
+        }
+    }
     if result.is_ok() {
         let rv = shared.state.lock().unwrap().rv;
         shared.notify.send_replace(rv);

@@ -19,9 +19,14 @@
 //!
 //! * field selectors on `type`, `metadata.name`, `metadata.namespace` (others: 400).
 //!
-//! Not emulated: discovery, OpenAPI, label selectors, json-patch, server-side apply's
+//! * discovery (`/version`, `/api`, `/apis`, `/api/v1`, `/apis/{group}/{version}`) and
+//!   `Table` lists with the printer columns, so `kubectl apply --validate=false`, `get` and
+//!   `delete` work against it.
+//!
+//! Not emulated: aggregated discovery, OpenAPI, label selectors, json-patch, server-side apply's
 //! field ownership (an apply merges its fields), admission and validation against schemas.
 
+mod discovery;
 mod http;
 pub mod state;
 mod watch;
@@ -110,6 +115,19 @@ impl ApiServer {
             kind: kind.into(),
             namespaced,
             status_subresource: true,
+            printer_columns: {
+                let mut c = vec![
+                    ("IsSuccess".to_owned(), ".status.issuccess".to_owned()),
+                    ("Error".to_owned(), ".status.brieferror".to_owned()),
+                ];
+                if kind.ends_with("KeyManagementProvider") || kind == "CertificateStore" {
+                    c.push((
+                        "LastFetchedTime".to_owned(),
+                        ".status.lastfetchedtime".to_owned(),
+                    ));
+                }
+                c
+            },
         };
         let core = |kind: &str, plural: &str| Resource {
             group: String::new(),
@@ -118,6 +136,7 @@ impl ApiServer {
             kind: kind.into(),
             namespaced: true,
             status_subresource: false,
+            printer_columns: Vec::new(),
         };
         vec![
             crd("Verifier", "verifiers", false),

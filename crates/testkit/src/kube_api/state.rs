@@ -21,6 +21,8 @@ pub struct Resource {
     pub namespaced: bool,
     /// Whether `.status` is a subresource (writes to the main resource ignore it).
     pub status_subresource: bool,
+    /// `kubectl get` columns after NAME: (header, JSON path such as `.status.issuccess`).
+    pub printer_columns: Vec<(String, String)>,
 }
 
 impl Resource {
