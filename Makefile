@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test fmt-check lint unit fuzz-check demo bench soak fuzz deploy-check clean
+.PHONY: all build test fmt-check lint unit fuzz-check demo demo-kube bench soak fuzz deploy-check clean
 
 all: build
 
@@ -29,6 +29,10 @@ fuzz-check:
 ## demo: verify the real Notation e2e signature shipped in testdata/notation (see README)
 demo:
 	@scripts/demo.sh
+
+## demo-kube: the same story configured through Ratify CRDs in an in-test Kubernetes API server
+demo-kube:
+	@scripts/demo-kube.sh
 
 ## bench: every benchmark against a floor measured in the same run (results: BENCHMARKS.md)
 bench:

@@ -91,7 +91,7 @@ impl ProviderProcess {
         tls: &ProviderTlsFiles,
         dir: &Path,
     ) -> Result<Self, ProcessError> {
-        Self::start_logging(bin, config, tls, dir, &LogSettings::default())
+        Self::start_full(bin, config, tls, dir, &LogSettings::default(), &[], &[])
     }
 
     /// [`ProviderProcess::start`] with the given log format and level.
@@ -101,6 +101,32 @@ impl ProviderProcess {
         tls: &ProviderTlsFiles,
         dir: &Path,
         logs: &LogSettings,
+    ) -> Result<Self, ProcessError> {
+        Self::start_full(bin, config, tls, dir, logs, &[], &[])
+    }
+
+    /// [`ProviderProcess::start`] with more `serve` arguments and environment variables
+    /// (e.g. `--kubernetes` and `KUBECONFIG`).
+    pub fn start_with(
+        bin: &Path,
+        config: &Path,
+        tls: &ProviderTlsFiles,
+        dir: &Path,
+        extra_args: &[&str],
+        env: &[(&str, &Path)],
+    ) -> Result<Self, ProcessError> {
+        Self::start_full(bin, config, tls, dir, &LogSettings::default(), extra_args, env)
+    }
+
+    /// [`ProviderProcess::start`] with every option.
+    pub fn start_full(
+        bin: &Path,
+        config: &Path,
+        tls: &ProviderTlsFiles,
+        dir: &Path,
+        logs: &LogSettings,
+        extra_args: &[&str],
+        env: &[(&str, &Path)],
     ) -> Result<Self, ProcessError> {
         let (port, health_port, metrics_port) = (free_port()?, free_port()?, free_port()?);
         let log = dir.join("imagegate.log");
@@ -123,6 +149,8 @@ impl ProviderProcess {
             .args(["--health", &addr(health_port)])
             .args(["--metrics", &addr(metrics_port)])
             .args(["--log-format", &logs.format, "--log-level", &logs.level])
+            .args(extra_args)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

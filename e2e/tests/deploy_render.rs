@@ -7,7 +7,7 @@ use imagegate_e2e::kustomize::{self, find, of_kind};
 use imagegate_e2e::paths;
 use serde_json::Value;
 
-const ARGS: [&str; 7] = [
+const ARGS: [&str; 8] = [
     "serve",
     "--config",
     "/etc/imagegate/config.json",
@@ -15,6 +15,7 @@ const ARGS: [&str; 7] = [
     "/etc/imagegate/tls",
     "--client-ca",
     "/etc/imagegate/client-ca/ca.crt",
+    "--kubernetes",
 ];
 
 struct Rendered {
@@ -127,11 +128,14 @@ fn every_object_parses_and_is_named() {
         let ns = namespace(&r);
         for o in &r.objects {
             match o["kind"].as_str().unwrap() {
-                "Provider" => assert!(
-                    o["metadata"].get("namespace").is_none(),
-                    "{}: Providers are cluster-scoped",
-                    r.overlay
-                ),
+                "Provider" | "CustomResourceDefinition" | "ClusterRole" | "ClusterRoleBinding" => {
+                    assert!(
+                        o["metadata"].get("namespace").is_none(),
+                        "{}: {} is cluster-scoped",
+                        r.overlay,
+                        o["kind"]
+                    )
+                }
                 _ => assert_eq!(
                     o["metadata"]["namespace"], ns,
                     "{}: {} {}",

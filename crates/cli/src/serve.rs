@@ -13,12 +13,20 @@ use imagegate_provider::{
 
 use crate::exit::Exit;
 
+mod kube_mode;
+
 /// Arguments of `imagegate serve`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Ratify-format config.json (stores, policy, verifiers, executor); hot-reloaded on change.
+    /// Required unless the configuration comes from the Kubernetes API (`--kubernetes`), where
+    /// it only supplies the executor and `imagegate` settings.
     #[arg(long, short = 'c', value_name = "FILE", env = "RATIFY_CONFIG")]
-    config: PathBuf,
+    config: Option<PathBuf>,
+    /// Take the Ratify CRDs from the Kubernetes API (kubeconfig, else the pod's service
+    /// account); the default in a pod (KUBERNETES_SERVICE_HOST set) without --config/--crd-dir.
+    #[arg(long, conflicts_with = "crd_dir")]
+    kubernetes: bool,
     /// Directory of Ratify CRD YAML files (Verifier, Store, Policy, KeyManagementProvider).
     #[arg(long, value_name = "DIR")]
     crd_dir: Option<PathBuf>,
@@ -85,6 +93,15 @@ pub(crate) fn run_command(args: &Args) -> Result<Exit> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let in_pod = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+        && args.config.is_none()
+        && args.crd_dir.is_none();
+    if args.kubernetes || in_pod {
+        return runtime.block_on(kube_mode::run_kube(args, transport));
+    }
+    let Some(config_path) = args.config.as_deref() else {
+        anyhow::bail!("--config is required (or --kubernetes to read the Ratify CRDs from the Kubernetes API)");
+    };
     runtime.block_on(async {
         let metrics = Metrics::with_max_subjects(
             usize::try_from(args.metrics_max_subjects).unwrap_or(usize::MAX),
@@ -95,8 +112,8 @@ pub(crate) fn run_command(args: &Args) -> Result<Exit> {
             metrics: Some(PrometheusSink::shared(&metrics)),
             ..EngineOptions::default()
         };
-        let engine = Engine::from_config_file(&args.config, options)
-            .with_context(|| format!("invalid configuration {}", args.config.display()))?;
+        let engine = Engine::from_config_file(config_path, options)
+            .with_context(|| format!("invalid configuration {}", config_path.display()))?;
         let _watch = engine.watch();
         let executor = engine.config().executor;
         let mut config = ServerConfig::new(transport);
@@ -107,7 +124,7 @@ pub(crate) fn run_command(args: &Args) -> Result<Exit> {
         config.deadlines.mutate = executor.mutation_timeout;
         config.validate().context("invalid server settings")?;
         tracing::info!(
-            config = %args.config.display(),
+            config = %config_path.display(),
             provider = %args.http,
             generation = engine.generation(),
             "imagegate serving"

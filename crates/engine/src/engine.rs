@@ -237,6 +237,25 @@ impl Engine {
         }
     }
 
+    /// Puts a configuration built elsewhere (e.g. from the Kubernetes API) in force, unless
+    /// it has the fingerprint of the one in force. An invalid one is returned as an error and
+    /// the old one stays in force.
+    pub fn apply_config(&self, config: EngineConfig) -> Result<ReloadOutcome, ConfigError> {
+        let _guard = self
+            .inner
+            .reload_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self.inner.state.load_full();
+        if config.fingerprint == current.config.fingerprint {
+            return Ok(ReloadOutcome::Unchanged);
+        }
+        let generation = current.generation + 1;
+        let next = state(config, generation, self.inner.wrapper.as_ref())?;
+        self.inner.state.store(Arc::new(next));
+        Ok(ReloadOutcome::Reloaded { generation })
+    }
+
     /// Verifies one request key (`[namespace]image`) under the executor's verification
     /// timeout: [`Engine::decide`] and [`Engine::result`] in one call.
     pub async fn verify_key(&self, raw_key: &str, trace_id: &str) -> KeyResult<VerifyResult> {

@@ -10,6 +10,9 @@
 //!   intermediate → code-signing leaf; optional TSA chain), with PEM/DER exports.
 //! - [`sign_image`]: push an image and sign it (JWS or COSE) in one call.
 //! - [`MockServer`]: a tiny HTTP/1.1 server whose every reply (lying, stalling) is scripted.
+//! - [`kube_api::ApiServer`]: an in-test Kubernetes API server (list/watch, status
+//!   subresource, conflicts, 410 after compaction, discovery for kubectl, request log,
+//!   restart) for the `--kubernetes` mode's tests and `make demo-kube`.
 //!
 //! Every helper panics with a message that says what failed: its callers are tests, where
 //! a loud failure at the point of the problem is the useful behaviour.
@@ -20,6 +23,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod http;
+pub mod kube_api;
 pub mod pki;
 pub mod push;
 pub mod registry;

@@ -36,14 +36,7 @@ pub(crate) struct CrdSet {
 }
 
 /// One parsed object, before it is turned into a component.
-struct Object {
-    kind: String,
-    name: String,
-    namespace: Option<String>,
-    spec: Map<String, Value>,
-    /// `<file> <Kind> "<name>"` (plus the namespace), the prefix of every error about it.
-    origin: String,
-}
+type Object = super::objects::CrdObject;
 
 #[derive(Deserialize)]
 struct Header {
@@ -176,14 +169,29 @@ fn base_kind(kind: &str) -> (&str, bool) {
 }
 
 fn build(objects: Vec<Object>, base: &Path) -> Result<CrdSet, ConfigError> {
+    let (set, errors) = build_each(&objects, base);
+    match errors.into_iter().next() {
+        Some((_, e)) => Err(e),
+        None => Ok(set),
+    }
+}
+
+/// Builds every object that loads; the others are left out and returned with their index
+/// (key management providers' errors first, then the rest in order).
+pub(crate) fn build_each(objects: &[Object], base: &Path) -> (CrdSet, Vec<(usize, ConfigError)>) {
+    let mut errors = Vec::new();
     let mut kmps = Kmps::default();
-    for o in &objects {
+    for (i, o) in objects.iter().enumerate() {
         let (kind, namespaced) = base_kind(&o.kind);
         if kind != "KeyManagementProvider" {
             continue;
         }
-        let key = scope_key(o, namespaced)?;
-        kmps.certs.insert(key, inline_certificates(o)?);
+        match scope_key(o, namespaced).and_then(|key| Ok((key, inline_certificates(o)?))) {
+            Ok((key, certs)) => {
+                kmps.certs.insert(key, certs);
+            }
+            Err(e) => errors.push((i, e)),
+        }
     }
     let watch = WatchRecorder::default();
     let mut set = CrdSet {
@@ -191,83 +199,99 @@ fn build(objects: Vec<Object>, base: &Path) -> Result<CrdSet, ConfigError> {
         namespaced: BTreeMap::new(),
         watched: WatchedFiles::default(),
     };
-    for o in &objects {
-        let (kind, namespaced) = base_kind(&o.kind);
-        scope_key(o, namespaced)?;
-        let ns = if namespaced {
-            o.namespace.clone()
-        } else {
-            None
-        };
-        let ctx = PluginCtx {
-            base,
-            kmps: &kmps,
-            namespace: ns.as_deref(),
-            watch: &watch,
-        };
-        let target = match &ns {
-            Some(n) => set.namespaced.entry(n.clone()).or_default(),
-            None => &mut set.cluster,
-        };
-        let params = format!("{} spec.parameters", o.origin);
-        match kind {
-            "KeyManagementProvider" => {}
-            "Verifier" => {
-                let mut map = parameters(o)?;
-                let spec_type = opt_str(&o.spec, "type", &o.origin)?
-                    .or(opt_str(&o.spec, "name", &o.origin)?)
-                    .unwrap_or_default();
-                map.insert("name".into(), Value::String(o.name.clone()));
-                map.insert("type".into(), Value::String(spec_type.to_owned()));
-                if let Some(at) = get(&o.spec, "artifactTypes") {
-                    map.insert("artifactTypes".into(), at.clone());
-                }
-                target
-                    .verifiers
-                    .push(plugins::verifier(&Value::Object(map), &params, &ctx)?);
-            }
-            "Store" => {
-                let mut map = parameters(o)?;
-                let name = opt_str(&o.spec, "name", &o.origin)?.unwrap_or_default();
-                map.insert("name".into(), Value::String(name.to_owned()));
-                target
-                    .stores
-                    .push(plugins::store(&Value::Object(map), &params, &ctx)?);
-            }
-            "Policy" => {
-                if o.name != POLICY_NAME {
-                    return Err(ConfigError::invalid(
-                        format!("{} metadata.name", o.origin),
-                        format!("a Policy must be named {POLICY_NAME:?}"),
-                    ));
-                }
-                if target.policy.is_some() {
-                    return Err(ConfigError::invalid(
-                        &o.origin,
-                        "a second Policy for the same scope",
-                    ));
-                }
-                let mut map = parameters(o)?;
-                let kind = opt_str(&o.spec, "type", &o.origin)?.unwrap_or_default();
-                map.insert("name".into(), Value::String(kind.to_owned()));
-                target.policy = Some(plugins::policy(
-                    &Value::Object(map),
-                    &format!("{} spec", o.origin),
-                )?);
-            }
-            other => {
-                return Err(ConfigError::invalid(
-                    format!("{} kind", o.origin),
-                    format!(
-                        "{other:?} is not supported; use Verifier, Store, Policy or \
-                         KeyManagementProvider (or their Namespaced kinds)"
-                    ),
-                ))
-            }
+    for (i, o) in objects.iter().enumerate() {
+        if errors.iter().any(|(j, _)| *j == i) {
+            continue;
+        }
+        if let Err(e) = build_one(o, &mut set, base, &kmps, &watch) {
+            errors.push((i, e));
         }
     }
     set.watched = watch.finish();
-    Ok(set)
+    (set, errors)
+}
+
+fn build_one(
+    o: &Object,
+    set: &mut CrdSet,
+    base: &Path,
+    kmps: &Kmps,
+    watch: &WatchRecorder,
+) -> Result<(), ConfigError> {
+    let (kind, namespaced) = base_kind(&o.kind);
+    scope_key(o, namespaced)?;
+    let ns = if namespaced {
+        o.namespace.clone()
+    } else {
+        None
+    };
+    let ctx = PluginCtx {
+        base,
+        kmps,
+        namespace: ns.as_deref(),
+        watch,
+    };
+    let target = match &ns {
+        Some(n) => set.namespaced.entry(n.clone()).or_default(),
+        None => &mut set.cluster,
+    };
+    let params = format!("{} spec.parameters", o.origin);
+    match kind {
+        "KeyManagementProvider" => {}
+        "Verifier" => {
+            let mut map = parameters(o)?;
+            let spec_type = opt_str(&o.spec, "type", &o.origin)?
+                .or(opt_str(&o.spec, "name", &o.origin)?)
+                .unwrap_or_default();
+            map.insert("name".into(), Value::String(o.name.clone()));
+            map.insert("type".into(), Value::String(spec_type.to_owned()));
+            if let Some(at) = get(&o.spec, "artifactTypes") {
+                map.insert("artifactTypes".into(), at.clone());
+            }
+            target
+                .verifiers
+                .push(plugins::verifier(&Value::Object(map), &params, &ctx)?);
+        }
+        "Store" => {
+            let mut map = parameters(o)?;
+            let name = opt_str(&o.spec, "name", &o.origin)?.unwrap_or_default();
+            map.insert("name".into(), Value::String(name.to_owned()));
+            target
+                .stores
+                .push(plugins::store(&Value::Object(map), &params, &ctx)?);
+        }
+        "Policy" => {
+            if o.name != POLICY_NAME {
+                return Err(ConfigError::invalid(
+                    format!("{} metadata.name", o.origin),
+                    format!("a Policy must be named {POLICY_NAME:?}"),
+                ));
+            }
+            if target.policy.is_some() {
+                return Err(ConfigError::invalid(
+                    &o.origin,
+                    "a second Policy for the same scope",
+                ));
+            }
+            let mut map = parameters(o)?;
+            let kind = opt_str(&o.spec, "type", &o.origin)?.unwrap_or_default();
+            map.insert("name".into(), Value::String(kind.to_owned()));
+            target.policy = Some(plugins::policy(
+                &Value::Object(map),
+                &format!("{} spec", o.origin),
+            )?);
+        }
+        other => {
+            return Err(ConfigError::invalid(
+                format!("{} kind", o.origin),
+                format!(
+                    "{other:?} is not supported; use Verifier, Store, Policy or \
+                     KeyManagementProvider (or their Namespaced kinds)"
+                ),
+            ))
+        }
+    }
+    Ok(())
 }
 
 /// The registry key of an object (`name` or `ns/name`), checking that namespaced kinds have a

@@ -19,6 +19,7 @@ pub mod budget;
 mod crd;
 mod error;
 mod json;
+mod objects;
 mod plugins;
 pub mod settings;
 mod trust;
@@ -36,6 +37,7 @@ use sha2::{Digest as _, Sha256};
 use crate::policy::ConfigPolicy;
 
 pub use error::ConfigError;
+pub use objects::{CrdObject, ObjectsBuild};
 pub use settings::{CacheSettings, ConcurrencySettings, RegistrySettings, Settings};
 pub use verifiers::{ArtifactTypes, VerifierSpec};
 pub use watched::WatchedFiles;

@@ -1,0 +1,176 @@
+//! One consistent snapshot → the engine configuration and every object's status, through
+//! [`EngineConfig::from_objects`] (the code path the CRD directory uses).
+//!
+//! As Ratify's controllers do, an object that does not load keeps its last good version in
+//! force (a bad edit does not remove a working verifier) and gets a failure status; an object
+//! that never loaded is left out. A deleted object is gone from the next configuration.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use imagegate_engine::config::CrdObject;
+use imagegate_engine::{ConfigError, EngineConfig};
+use serde_json::{json, Value};
+
+use crate::kinds::RATIFY_GROUP;
+use crate::secrets;
+use crate::snapshot::{crd_object, ObjectKey, Snapshot};
+use crate::status::{error_code, Desired};
+
+/// An object of the snapshot: kind index and key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjRef {
+    /// Index of its kind in the snapshot.
+    pub kind: usize,
+    /// Namespace (or "") and name.
+    pub key: ObjectKey,
+}
+
+/// What one reconciliation produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The configuration to put in force, or why there is none.
+    pub config: Result<EngineConfig, ConfigError>,
+    /// The status every watched Ratify object should show.
+    pub statuses: BTreeMap<ObjRef, Desired>,
+}
+
+/// Keeps the last good version of every object between snapshots.
+#[derive(Debug)]
+pub struct Reconciler {
+    config_path: Option<PathBuf>,
+    default_namespace: String,
+    credentials_dir: PathBuf,
+    last_good: HashMap<ObjRef, CrdObject>,
+}
+
+/// How many times rejected objects are replaced by their last good version and rebuilt.
+const ROUNDS: usize = 3;
+
+impl Reconciler {
+    /// `config_path`: optional `config.json` (executor, settings); `default_namespace`: for
+    /// pull secrets named without one; `credentials_dir`: private directory for docker
+    /// config files made from pull secrets.
+    pub fn new(
+        config_path: Option<PathBuf>,
+        default_namespace: String,
+        credentials_dir: &Path,
+    ) -> Self {
+        Self {
+            config_path,
+            default_namespace,
+            credentials_dir: credentials_dir.to_path_buf(),
+            last_good: HashMap::new(),
+        }
+    }
+
+    /// Builds the configuration from `snap` (which must be synced).
+    pub fn reconcile(&mut self, snap: &Snapshot) -> Outcome {
+        let empty = BTreeMap::new();
+        let secrets = snap.index_of("Secret").map_or(&empty, |i| snap.objects(i));
+        let mut statuses = BTreeMap::new();
+        // (object, its engine form, whether it is the version in the API server)
+        let mut objs: Vec<(ObjRef, CrdObject, bool)> = Vec::new();
+        for (i, kind) in snap.kinds().iter().enumerate() {
+            if kind.group != RATIFY_GROUP {
+                continue;
+            }
+            for (key, o) in snap.objects(i) {
+                let r = ObjRef {
+                    kind: i,
+                    key: key.clone(),
+                };
+                let mut c = crd_object(kind, o);
+                if kind.kind.ends_with("Store") {
+                    if let Err(e) = secrets::resolve(
+                        &mut c,
+                        secrets,
+                        &self.default_namespace,
+                        &self.credentials_dir,
+                    ) {
+                        statuses.insert(r.clone(), Desired::failed_text(error_code(kind.kind), &e));
+                        if let Some(good) = self.last_good.get(&r) {
+                            objs.push((r, good.clone(), false));
+                        }
+                        continue;
+                    }
+                }
+                objs.push((r, c, true));
+            }
+        }
+        let mut round = 0;
+        let config = loop {
+            let list: Vec<CrdObject> = objs.iter().map(|(_, c, _)| c.clone()).collect();
+            let build = EngineConfig::from_objects(&list, self.config_path.as_deref());
+            round += 1;
+            if build.rejected.is_empty() || round > ROUNDS {
+                let rejected: HashMap<usize, ConfigError> = build.rejected.into_iter().collect();
+                for (idx, (r, c, current)) in objs.iter().enumerate() {
+                    if let Some(e) = rejected.get(&idx) {
+                        if *current {
+                            let code = error_code(&c.kind);
+                            statuses.insert(r.clone(), Desired::failed(code, e));
+                        }
+                        continue;
+                    }
+                    if *current {
+                        self.last_good.insert(r.clone(), c.clone());
+                        statuses
+                            .entry(r.clone())
+                            .or_insert_with(|| Desired::ok(kmp_properties(c)));
+                    }
+                }
+                break build.config;
+            }
+            let rejected: HashMap<usize, ConfigError> = build.rejected.into_iter().collect();
+            let mut next = Vec::with_capacity(objs.len());
+            for (idx, (r, c, current)) in objs.into_iter().enumerate() {
+                match rejected.get(&idx) {
+                    None => next.push((r, c, current)),
+                    Some(e) if current => {
+                        statuses.insert(r.clone(), Desired::failed(error_code(&c.kind), e));
+                        if let Some(good) = self.last_good.get(&r).filter(|g| **g != c) {
+                            next.push((r, good.clone(), false));
+                        }
+                    }
+                    // A last good version that no longer loads (e.g. its provider went away).
+                    Some(_) => {}
+                }
+            }
+            objs = next;
+        };
+        // Deleted objects lose their last good version.
+        self.last_good
+            .retain(|r, _| snap.objects(r.kind).contains_key(&r.key));
+        Outcome { config, statuses }
+    }
+}
+
+/// `properties` of an inline key management provider: one entry per PEM certificate.
+fn kmp_properties(c: &CrdObject) -> Option<Value> {
+    if !c.kind.ends_with("KeyManagementProvider") {
+        return None;
+    }
+    let pem = c.spec.get("parameters")?.get("value")?.as_str()?;
+    let mut certs = Vec::new();
+    for (n, block) in x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes()).enumerate() {
+        let Ok(block) = block else { break };
+        let Ok(cert) = block.parse_x509() else {
+            continue;
+        };
+        let not_after = cert
+            .validity()
+            .not_after
+            .to_datetime()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        certs.push(json!({
+            "Name": c.name,
+            "Version": n.to_string(),
+            "Enabled": "true",
+            "Subject": cert.subject().to_string(),
+            "NotAfter": not_after,
+        }));
+    }
+    Some(json!({"Certificates": certs, "Keys": []}))
+}

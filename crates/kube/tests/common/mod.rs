@@ -1,0 +1,328 @@
+//! Helpers for the serve tests: the real `imagegate serve --kubernetes` as a child process
+//! against the testkit API server, a signed and an unsigned image in a real registry, the
+//! Ratify objects, and verdicts over the provider's wire protocol.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use imagegate_kube::kinds::{Kind, EVENTS, RATIFY_V1, SECRETS};
+use imagegate_notation::envelope::EnvelopeFormat;
+use imagegate_testkit::kube_api::ApiServer;
+use imagegate_testkit::{free_port, sign_image, Pki, Registry};
+use kube::api::{Api, DynamicObject, PostParams};
+use kube::Client;
+use serde_json::{json, Value};
+
+/// Longest wait for anything the server does.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// The registry of this test binary.
+pub fn registry() -> &'static Registry {
+    static R: OnceLock<Registry> = OnceLock::new();
+    R.get_or_init(Registry::start)
+}
+
+/// A signed image, an unsigned one, the signer's PKI and an unrelated PKI.
+pub struct Images {
+    pub signed: String,
+    pub unsigned: String,
+    pub pki: Pki,
+    pub other: Pki,
+}
+
+/// Pushes the images (once per test binary run; repos are per call).
+pub async fn images(repo: &str) -> Images {
+    let pki = Pki::generate();
+    let other = Pki::generate();
+    let signed = sign_image(
+        registry(),
+        &format!("{repo}-signed"),
+        "v1",
+        EnvelopeFormat::Jws,
+        &pki,
+    )
+    .await;
+    let unsigned_repo = format!("{repo}-unsigned");
+    let d = registry().pusher(&unsigned_repo).image("v1").await;
+    Images {
+        signed: signed.pinned(),
+        unsigned: format!("{}/{unsigned_repo}@{}", registry().host(), d.digest),
+        pki,
+        other,
+    }
+}
+
+/// The built binary: `$IMAGEGATE_BIN`, else `target/debug/imagegate` of this workspace.
+pub fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("IMAGEGATE_BIN") {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/imagegate");
+    assert!(
+        p.is_file(),
+        "build the binary first: cargo build -p imagegate-cli ({})",
+        p.display()
+    );
+    p
+}
+
+/// One `imagegate serve --kubernetes` process. Killed by PID on drop.
+pub struct Serve {
+    child: Child,
+    pub port: u16,
+    pub health: u16,
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Serve {
+    /// Starts it with a kubeconfig for `server` carrying `token`.
+    pub fn start(server: &ApiServer, token: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        let text = server
+            .kubeconfig()
+            .replace("user: {}", &format!("user: {{\"token\": \"{token}\"}}"));
+        std::fs::write(&kubeconfig, text).unwrap();
+        let (port, health, metrics) = (free_port(), free_port(), free_port());
+        let log = dir.path().join("serve.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(binary())
+            .args(["serve", "--kubernetes", "--insecure-plain-http"])
+            .args(["--http", &format!("127.0.0.1:{port}")])
+            .args(["--health", &format!("127.0.0.1:{health}")])
+            .args(["--metrics", &format!("127.0.0.1:{metrics}")])
+            .args(["--log-format", "text", "--log-level", "info"])
+            .env("KUBECONFIG", &kubeconfig)
+            .env("HOME", dir.path())
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            port,
+            health,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether `/readyz` answers 200.
+    pub async fn ready(&self) -> bool {
+        let url = format!("http://127.0.0.1:{}/readyz", self.health);
+        matches!(http().get(url).send().await, Ok(r) if r.status() == 200)
+    }
+
+    /// Waits until ready.
+    pub async fn wait_ready(&self) {
+        let log = self.log.clone();
+        eventually("ready", || async { self.ready().await }, &log).await;
+    }
+
+    /// The provider's answer for `key`: `Ok(isSuccess)` or `Err(item error)`.
+    pub async fn verdict(&self, key: &str) -> Result<bool, String> {
+        let body = json!({"apiVersion": "externaldata.gatekeeper.sh/v1beta1",
+                          "kind": "ProviderRequest", "request": {"keys": [key]}});
+        let url = format!("http://127.0.0.1:{}/ratify/gatekeeper/v1/verify", self.port);
+        let r: Value = http()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let item = &r["response"]["items"][0];
+        match item["error"].as_str() {
+            Some(e) if !e.is_empty() => Err(e.to_owned()),
+            _ => Ok(item["value"]["isSuccess"].as_bool().unwrap_or(false)),
+        }
+    }
+
+    /// Waits until `key` gets `want`.
+    pub async fn wait_verdict(&self, key: &str, want: Result<bool, ()>) {
+        let log = self.log.clone();
+        eventually(
+            &format!("{key} -> {want:?}"),
+            || async { self.verdict(key).await.map_err(|_| ()) == want },
+            &log,
+        )
+        .await;
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Polls `check` until true (every 50 ms, up to [`WAIT`]); panics with the server log.
+pub async fn eventually<F, Fut>(what: &str, mut check: F, log: &Path)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "timed out waiting for {what}; server log:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// A kube-rs client for the test itself (anonymous: the emulator logs it without a token).
+pub fn client(server: &ApiServer) -> Client {
+    Client::try_from(kube::Config::new(server.url().parse().unwrap())).unwrap()
+}
+
+fn kind(name: &str) -> &'static Kind {
+    RATIFY_V1.iter().find(|k| k.kind == name).unwrap()
+}
+
+/// The API of `kind_name` in `namespace` (or cluster-wide).
+pub fn api(c: &Client, kind_name: &str, namespace: Option<&str>) -> Api<DynamicObject> {
+    let k = match kind_name {
+        "Secret" => &SECRETS,
+        "Event" => &EVENTS,
+        other => kind(other),
+    };
+    match namespace {
+        Some(ns) => Api::namespaced_with(c.clone(), ns, &k.api_resource()),
+        None => Api::all_with(c.clone(), &k.api_resource()),
+    }
+}
+
+/// Creates `obj` (apiVersion/kind/metadata/spec) in the API server.
+pub async fn create(c: &Client, obj: Value) -> DynamicObject {
+    let kind_name = obj["kind"].as_str().unwrap().to_owned();
+    let ns = obj["metadata"]["namespace"].as_str().map(str::to_owned);
+    let o: DynamicObject = serde_json::from_value(obj).unwrap();
+    api(c, &kind_name, ns.as_deref())
+        .create(&PostParams::default(), &o)
+        .await
+        .unwrap()
+}
+
+/// Replaces the spec of an object (read, change, PUT with its resourceVersion).
+pub async fn set_spec(c: &Client, kind_name: &str, ns: Option<&str>, name: &str, spec: Value) {
+    let a = api(c, kind_name, ns);
+    let mut o = a.get(name).await.unwrap();
+    o.data["spec"] = spec;
+    a.replace(name, &PostParams::default(), &o).await.unwrap();
+}
+
+/// `apiVersion` of the Ratify kinds.
+pub const V1BETA1: &str = "config.ratify.deislabs.io/v1beta1";
+
+/// The PEM of a PKI's root.
+pub fn root_pem(pki: &Pki) -> String {
+    pki.root_pem()
+}
+
+/// A strict trust policy trusting `ca:<store>` for every registry.
+pub fn trust_policy(store: &str) -> Value {
+    json!({"version": "1.0", "trustPolicies": [{"name": "all", "registryScopes": ["*"],
+        "signatureVerification": {"level": "strict"}, "trustStores": [format!("ca:{store}")],
+        "trustedIdentities": ["*"]}]})
+}
+
+pub fn store(name: &str) -> Value {
+    json!({"apiVersion": V1BETA1, "kind": "Store", "metadata": {"name": name},
+           "spec": {"name": "oras", "parameters": {"useHttp": true}}})
+}
+
+pub fn policy() -> Value {
+    json!({"apiVersion": V1BETA1, "kind": "Policy", "metadata": {"name": "ratify-policy"},
+           "spec": {"type": "config-policy",
+                    "parameters": {"artifactVerificationPolicies": {"default": "all"}}}})
+}
+
+/// An inline KMP (cluster or namespaced) holding `pem`.
+pub fn kmp(name: &str, namespace: Option<&str>, pem: &str) -> Value {
+    let kind = if namespace.is_some() {
+        "NamespacedKeyManagementProvider"
+    } else {
+        "KeyManagementProvider"
+    };
+    json!({"apiVersion": V1BETA1, "kind": kind, "metadata": {"name": name, "namespace": namespace},
+           "spec": {"type": "inline", "parameters": {"contentType": "certificate", "value": pem}}})
+}
+
+/// The notation verifier spec trusting the KMP `kmp_ref`.
+pub fn verifier_spec(kmp_ref: &str) -> Value {
+    json!({"name": "notation", "artifactTypes": "application/vnd.cncf.notary.signature",
+           "parameters": {"verificationCertStores": {"ca": {"e2e": [kmp_ref]}},
+                          "trustPolicyDoc": trust_policy("e2e")}})
+}
+
+pub fn verifier(name: &str, namespace: Option<&str>, kmp_ref: &str) -> Value {
+    let kind = if namespace.is_some() {
+        "NamespacedVerifier"
+    } else {
+        "Verifier"
+    };
+    json!({"apiVersion": V1BETA1, "kind": kind, "metadata": {"name": name, "namespace": namespace},
+           "spec": verifier_spec(kmp_ref)})
+}
+
+/// Creates the cluster baseline: store, policy, KMP `signer` with the image signer's root,
+/// verifier `verifier-notation`.
+pub async fn baseline(c: &Client, images: &Images) {
+    create(c, store("store-oras")).await;
+    create(c, policy()).await;
+    create(c, kmp("signer", None, &images.pki.root_pem())).await;
+    create(c, verifier("verifier-notation", None, "signer")).await;
+}
+
+/// The `.status` of an object as the API server holds it.
+pub fn status(server: &ApiServer, plural: &str, ns: Option<&str>, name: &str) -> Value {
+    server
+        .object(plural, ns, name)
+        .map(|o| o["status"].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// Requests the server made (identified by its token).
+pub fn requests_by(
+    server: &ApiServer,
+    token: &str,
+) -> Vec<imagegate_testkit::kube_api::LoggedRequest> {
+    let bearer = format!("Bearer {token}");
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.authorization.as_deref() == Some(bearer.as_str()))
+        .collect()
+}

@@ -1,0 +1,336 @@
+//! `make demo-kube`: the seed's story configured through the Kubernetes API. A registry with a
+//! signed and an unsigned image; the testkit Kubernetes API server; the seed's Ratify objects
+//! (Store, Policy, KeyManagementProvider, Verifier — and one unsupported Verifier to show a
+//! failure status) created in it with Debian's `kubectl` (through the emulator's discovery;
+//! through its HTTP API when kubectl is not installed); `imagegate serve --kubernetes` picking
+//! them up (ready only then); the two `kubectl run` admissions through Gatekeeper's logic; and
+//! the objects' status printed the way `kubectl get` prints Ratify's printer columns.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use imagegate_e2e::https::HttpsProvider;
+use imagegate_e2e::inabox::PROVIDER_TIMEOUT;
+use imagegate_e2e::kubectl::run_pod;
+use imagegate_e2e::process::ProviderProcess;
+use imagegate_e2e::{
+    paths, Constraint, ConstraintTemplate, Gatekeeper, GatekeeperInABox, ManualClock, PolicySet,
+    Review,
+};
+use imagegate_testkit::kube_api::ApiServer;
+use imagegate_testkit::Pki;
+use serde_json::{json, Value};
+
+type DemoResult<T> = Result<T, String>;
+
+fn step<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> DemoResult<T> {
+    r.map_err(|e| format!("{what}: {e}"))
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const GROUP: &str = "config.ratify.deislabs.io/v1beta1";
+
+/// The seed's objects (Ratify's samples, with the demo's certificate) plus one verifier of a
+/// type imagegate does not support.
+fn ratify_objects(root_pem: &str) -> Vec<(&'static str, Value)> {
+    let trust_policy = json!({"version": "1.0", "trustPolicies": [{"name": "default",
+        "registryScopes": ["*"], "signatureVerification": {"level": "strict"},
+        "trustStores": ["ca:certs"], "trustedIdentities": ["*"]}]});
+    vec![
+        (
+            "stores",
+            json!({"apiVersion": GROUP, "kind": "Store", "metadata": {"name": "store-oras"},
+            "spec": {"name": "oras", "parameters": {"useHttp": true}}}),
+        ),
+        (
+            "policies",
+            json!({"apiVersion": GROUP, "kind": "Policy", "metadata": {"name": "ratify-policy"},
+            "spec": {"type": "config-policy", "parameters": {"artifactVerificationPolicies":
+                {"application/vnd.cncf.notary.signature": "any"}}}}),
+        ),
+        (
+            "keymanagementproviders",
+            json!({"apiVersion": GROUP, "kind": "KeyManagementProvider",
+            "metadata": {"name": "notation-certs"},
+            "spec": {"type": "inline", "parameters": {"contentType": "certificate", "value": root_pem}}}),
+        ),
+        (
+            "verifiers",
+            json!({"apiVersion": GROUP, "kind": "Verifier", "metadata": {"name": "verifier-notation"},
+            "spec": {"name": "notation", "artifactTypes": "application/vnd.cncf.notary.signature",
+                "parameters": {"verificationCertStores": {"ca": {"certs": ["notation-certs"]}},
+                               "trustPolicyDoc": trust_policy}}}),
+        ),
+        (
+            "verifiers",
+            json!({"apiVersion": GROUP, "kind": "Verifier", "metadata": {"name": "verifier-sbom"},
+            "spec": {"name": "sbom", "artifactTypes": "application/spdx+json", "parameters": {}}}),
+        ),
+    ]
+}
+
+fn run() -> DemoResult<()> {
+    println!("imagegate demo: configured through the Kubernetes API (Ratify CRDs)\n");
+    let rt = step(
+        "starting a runtime",
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    )?;
+    let http = step(
+        "building an HTTP client",
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build(),
+    )?;
+    let gk_box = step("starting the registry", GatekeeperInABox::start())?;
+    println!("  registry   {} (docker-registry)", gk_box.registry.url());
+    let pki = Pki::generate();
+    let keys = gk_box.dir().join("signing");
+    step("creating the key dir", std::fs::create_dir_all(&keys))?;
+    let files = pki.write_files(&keys);
+    let signed = step(
+        "pushing the sample image",
+        gk_box.push_image("net-monitor:signed"),
+    )?;
+    step("signing", gk_box.sign(&signed, &files, "jws"))?;
+    println!("  signed     {signed}");
+    let unsigned = step(
+        "pushing the unsigned image",
+        gk_box.push_image("net-monitor:unsigned"),
+    )?;
+    println!("  unsigned   {unsigned}");
+
+    let api = ApiServer::start();
+    println!(
+        "  API server {} (testkit Kubernetes API emulator)\n",
+        api.url()
+    );
+    let kubeconfig = gk_box.dir().join("kubeconfig");
+    step(
+        "writing the kubeconfig",
+        std::fs::write(&kubeconfig, api.kubeconfig()),
+    )?;
+    let objects = ratify_objects(&pki.root_pem());
+    let kubectl = kubectl_available();
+    if kubectl {
+        // Debian's kubectl, through the emulator's discovery (no OpenAPI: --validate=false).
+        let file = gk_box.dir().join("ratify-objects.yaml");
+        let yaml: Vec<String> = objects
+            .iter()
+            .map(|(_, o)| serde_yaml::to_string(o).unwrap_or_default())
+            .collect();
+        step(
+            "writing ratify-objects.yaml",
+            std::fs::write(&file, yaml.join("---\n")),
+        )?;
+        println!("$ kubectl apply --validate=false -f ratify-objects.yaml");
+        print!(
+            "{}",
+            kubectl_out(
+                &kubeconfig,
+                &[
+                    "create",
+                    "--validate=false",
+                    "-f",
+                    &file.display().to_string()
+                ]
+            )?
+        );
+    } else {
+        println!(
+            "$ kubectl create -f ratify-objects.yaml   # kubectl not found: sent to the HTTP API"
+        );
+        for (plural, obj) in &objects {
+            let url = format!(
+                "{}/apis/config.ratify.deislabs.io/v1beta1/{plural}",
+                api.url()
+            );
+            let name = obj["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let kind = obj["kind"].as_str().unwrap_or_default().to_lowercase();
+            let status = step(
+                "creating an object",
+                rt.block_on(async { http.post(&url).json(obj).send().await.map(|r| r.status()) }),
+            )?;
+            if !status.is_success() {
+                return Err(format!("creating {kind}/{name}: HTTP {status}"));
+            }
+            println!("{kind}.config.ratify.deislabs.io/{name} created");
+        }
+    }
+
+    let kubeconfig = gk_box.dir().join("kubeconfig");
+    step(
+        "writing the kubeconfig",
+        std::fs::write(&kubeconfig, api.kubeconfig()),
+    )?;
+    let config = gk_box.dir().join("config.json");
+    // config.json only carries executor settings here; everything else comes from the CRDs.
+    step("writing config.json", std::fs::write(&config, "{}"))?;
+    let tls = step("writing TLS material", gk_box.mtls.write(gk_box.dir()))?;
+    let env: [(&str, &Path); 2] = [("KUBECONFIG", &kubeconfig), ("HOME", gk_box.dir())];
+    let provider = step(
+        "starting imagegate serve --kubernetes (ready once the objects are loaded)",
+        ProviderProcess::start_with(
+            &gk_box.imagegate,
+            &config,
+            &tls,
+            gk_box.dir(),
+            &["--kubernetes"],
+            &env,
+        ),
+    )?;
+    println!(
+        "\n  provider   {}  (serve --kubernetes: ready, objects loaded)\n",
+        provider.url()
+    );
+
+    let mut gk = Gatekeeper::new(Arc::new(ManualClock::at(0)));
+    gk.register(
+        "imagegate",
+        Box::new(step(
+            "building Gatekeeper's client",
+            HttpsProvider::new(
+                &provider.url(),
+                &gk_box.mtls.server_ca_pem,
+                Some(&gk_box.mtls.client_identity_pem()),
+                PROVIDER_TIMEOUT,
+            ),
+        )?),
+    );
+    let mut policies = PolicySet::new(Arc::new(Mutex::new(gk)));
+    let template = step(
+        "loading the ConstraintTemplate",
+        ConstraintTemplate::load(&paths::templates_dir().join("imagegateverification.yaml")),
+    )?;
+    step("installing the template", policies.add_template(&template))?;
+    let constraint = step(
+        "loading the constraint",
+        Constraint::load(&paths::constraints_dir().join("imagegateverification.yaml")),
+    )?;
+    step(
+        "installing the constraint",
+        policies.add_constraint(constraint),
+    )?;
+    for image in [&signed, &unsigned] {
+        println!("$ kubectl run demo --image={image}");
+        let response = policies.admit(&Review::admission(run_pod("demo", image, "default")));
+        if response.allowed {
+            println!("pod/demo created\n  => ALLOWED\n");
+        } else {
+            println!(
+                "Error from server (Forbidden): {}\n  => DENIED\n",
+                response.message
+            );
+        }
+    }
+
+    // Statuses are written right after the configuration is applied; wait for all of them.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline
+        && ["verifiers", "stores", "policies", "keymanagementproviders"]
+            .iter()
+            .flat_map(|p| api.objects(p))
+            .any(|o| o["status"]["issuccess"].is_null())
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for (plural, kmp) in [
+        ("verifiers", false),
+        ("stores", false),
+        ("policies", false),
+        ("keymanagementproviders", true),
+    ] {
+        println!("$ kubectl get {plural}");
+        print!("{}", table(&api.objects(plural), kmp));
+        println!();
+    }
+    drop(provider);
+    drop(gk_box);
+    println!("Stopped the provider, the API server and the registry.");
+    Ok(())
+}
+
+fn kubectl_available() -> bool {
+    std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs kubectl against the emulator; its stdout, or an error with its stderr.
+fn kubectl_out(kubeconfig: &Path, args: &[&str]) -> DemoResult<String> {
+    let out = step(
+        "running kubectl",
+        std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(args)
+            .output(),
+    )?;
+    if !out.status.success() {
+        return Err(format!(
+            "kubectl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `kubectl get` output for Ratify's printer columns (when kubectl is not installed).
+fn table(objects: &[Value], kmp: bool) -> String {
+    let mut rows = vec![{
+        let mut h = vec!["NAME", "ISSUCCESS", "ERROR"];
+        if kmp {
+            h.push("LASTFETCHEDTIME");
+        }
+        h.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    }];
+    for o in objects {
+        let s = &o["status"];
+        let mut row = vec![
+            o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            s["issuccess"]
+                .as_bool()
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
+            s["brieferror"].as_str().unwrap_or_default().to_owned(),
+        ];
+        if kmp {
+            row.push(s["lastfetchedtime"].as_str().unwrap_or_default().to_owned());
+        }
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("   ").trim_end());
+        out.push('\n');
+    }
+    out
+}
