@@ -17,6 +17,7 @@
 // Test support: failing loudly, with context, is the contract of every helper here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod azure;
 pub mod http;
 pub mod pki;
 pub mod push;
