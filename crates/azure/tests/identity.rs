@@ -1,4 +1,5 @@
 //! Workload and managed identity against the emulated Entra ID and IMDS.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: fail loudly
 
 mod common;
 

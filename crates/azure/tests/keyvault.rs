@@ -1,6 +1,7 @@
 //! The azurekeyvault KMP against the emulated vault: certificates (PEM, PKCS#12, chains),
 //! keys (EC, RSA, HSM kinds), disabled versions, version history, rotation, outages and
 //! Azure's error answers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: fail loudly
 
 mod common;
 

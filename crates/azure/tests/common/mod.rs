@@ -1,6 +1,6 @@
 //! A tenant with one federated app registration, its emulated authority, and the
 //! environment a workload-identity pod would get.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
