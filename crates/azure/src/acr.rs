@@ -339,7 +339,14 @@ async fn exchange(inner: &Inner, host: &str) -> Result<Entry, AzureError> {
             .to_owned();
         Ok::<_, AzureError>(rt)
     };
-    let rt = RetryPolicy::default().run(once).await?;
+    let policy = RetryPolicy::default();
+    let rt = match policy.run(once).await {
+        // ACR refused the AAD token (revoked, or expired early): once more with a fresh one.
+        Err(AzureError::Acr {
+            status: Some(401), ..
+        }) => policy.run(once).await?,
+        other => other?,
+    };
     let now_unix = inner.clock.now().unix_timestamp();
     let lifetime = jwt_exp(&rt)
         .map(|exp| Duration::from_secs(exp.saturating_sub(now_unix).max(0) as u64))

@@ -213,6 +213,21 @@ impl Material {
             .collect()
     }
 
+    /// What a notation trust store keeps of the trusted certificates, as Ratify filters
+    /// them: CA certificates, and other certificates only when self-signed (a chain's
+    /// leaf is dropped, its root kept).
+    pub fn trust_store_pem(&self) -> String {
+        let keep: Vec<Vec<u8>> = self
+            .trusted_certificates()
+            .into_iter()
+            .filter(|der| {
+                x509_parser::parse_x509_certificate(der)
+                    .is_ok_and(|(_, c)| c.is_ca() || c.subject().as_raw() == c.issuer().as_raw())
+            })
+            .collect();
+        crate::material::certificates_pem(&keep)
+    }
+
     /// The trusted certificates as one PEM bundle.
     pub fn certificates_pem(&self) -> String {
         crate::material::certificates_pem(&self.trusted_certificates())

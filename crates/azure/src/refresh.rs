@@ -23,6 +23,36 @@ use crate::Clock;
 /// How long before `notAfter` a certificate is reported as expiring.
 pub const DEFAULT_EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// The file name a KMP's trusted certificates are written to (`ns/name` → `ns__name.pem`).
+pub fn material_file_name(key: &str) -> String {
+    format!("{}.pem", sanitise(key))
+}
+
+/// The file name a KMP's CRD-style status is written to.
+pub fn status_file_name(key: &str) -> String {
+    format!("{}.status.json", sanitise(key))
+}
+
+fn sanitise(key: &str) -> String {
+    key.replace('/', "__")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Writes `contents` to `dir/name` atomically (temporary file, then rename).
+pub fn write_atomically(dir: &std::path::Path, name: &str, contents: &[u8]) -> std::io::Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, contents)?;
+    std::fs::rename(&tmp, dir.join(name))
+}
+
 /// A KMP's state as readers see it.
 #[derive(Clone, Debug, Default)]
 pub struct KmpStatus {
@@ -77,6 +107,7 @@ pub struct KmpRefresher {
     successes: AtomicU64,
     failures: AtomicU64,
     listeners: Mutex<Vec<Listener>>,
+    persist_dir: Option<std::path::PathBuf>,
 }
 
 impl KmpRefresher {
@@ -118,6 +149,31 @@ impl KmpRefresher {
             successes: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             listeners: Mutex::new(Vec::new()),
+            persist_dir: None,
+        }
+    }
+
+    /// Writes the trusted certificates ([`material_file_name`], after each successful
+    /// refresh) and the CRD-style status ([`status_file_name`], after every attempt) to `dir`.
+    pub fn with_persist_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.persist_dir = Some(dir);
+        self
+    }
+
+    fn persist(&self, material: Option<&Material>) {
+        let Some(dir) = &self.persist_dir else { return };
+        if let Some(m) = material {
+            if let Err(e) = write_atomically(
+                dir,
+                &material_file_name(&self.name),
+                m.trust_store_pem().as_bytes(),
+            ) {
+                tracing::warn!(kmp = %self.name, error = %e, "cannot write the Key Vault material file");
+            }
+        }
+        let status = self.status().crd_status().to_string();
+        if let Err(e) = write_atomically(dir, &status_file_name(&self.name), status.as_bytes()) {
+            tracing::warn!(kmp = %self.name, error = %e, "cannot write the Key Vault status file");
         }
     }
 
@@ -178,6 +234,7 @@ impl KmpRefresher {
                     expiring,
                 }));
                 self.successes.fetch_add(1, Ordering::Relaxed);
+                self.persist(Some(&material));
                 tracing::info!(kmp = %self.name, vault = %self.spec.vault_uri, certificates = material.trusted_certificates().len(), keys = material.keys.iter().filter(|k| k.enabled).count(), "Key Vault material refreshed");
                 if let Ok(listeners) = self.listeners.lock() {
                     for l in listeners.iter() {
@@ -196,6 +253,7 @@ impl KmpRefresher {
                     last_attempt: Some(now),
                     expiring: previous.expiring.clone(),
                 }));
+                self.persist(None);
                 Err(e)
             }
         }
@@ -205,8 +263,15 @@ impl KmpRefresher {
     /// backoff (1 s doubling, at most the interval or 5 minutes) after a failure, until the
     /// returned task is aborted or the refresher dropped.
     pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        self.spawn_after(Duration::ZERO)
+    }
+
+    /// Like [`KmpRefresher::spawn`], starting after `delay` (e.g. the refresh interval after
+    /// a first refresh done by the caller).
+    pub fn spawn_after(self: &Arc<Self>, delay: Duration) -> tokio::task::JoinHandle<()> {
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
             let mut backoff = Duration::from_secs(1);
             loop {
                 let Some(this) = weak.upgrade() else { return };

@@ -77,6 +77,11 @@ async fn certificates_as_pem_and_pkcs12_with_full_chains_and_no_keys() {
     assert_eq!(m.certificates[1].version, pfx_version);
     assert_eq!(m.trusted_certificates().len(), 3 + 2);
     assert!(!m.certificates_pem().contains("PRIVATE KEY"));
+    // The trust store keeps the CAs (intermediate and root of a, root of b), not the leaves.
+    assert_eq!(
+        m.trust_store_pem().matches("BEGIN CERTIFICATE").count(),
+        2 + 1
+    );
     // The first request carried no token: the vault's challenge named the scope.
     let reqs = v.kv.requests();
     assert!(
