@@ -220,3 +220,39 @@ async fn managed_identity_reaches_acr_through_imds() {
     );
     assert_eq!(creds.exchanges(), 1);
 }
+
+/// The registry requests of a verification's fetches are the same with ACR auth as without
+/// once tokens are cached: one request per operation, no extra challenge or token round trip.
+#[tokio::test]
+async fn cached_tokens_add_no_registry_requests() {
+    let s = setup();
+    let mut digests = Vec::new();
+    for i in 0..4 {
+        digests.push(s.push(&format!("repo-{i}")).await);
+    }
+    let creds = s.workload(Some(&s.allowed()));
+    let client = s.client(Arc::new(creds.clone()));
+    // Cold: the first operation per repository pays the challenge and a token request.
+    for i in 0..4 {
+        client
+            .resolve(&s.reference(&format!("repo-{i}")))
+            .await
+            .unwrap();
+    }
+    let (registry, tokens) = (s.acr.registry_requests(), s.acr.token_requests());
+    assert_eq!(tokens, 4, "one access token per repository scope");
+    // Warm: each further operation is exactly one registry request, nothing else.
+    for round in 0..3 {
+        for (i, digest) in digests.iter().enumerate() {
+            let r = Reference::parse(&format!("{}/repo-{i}@{digest}", s.acr.host())).unwrap();
+            client.resolve(&r).await.unwrap();
+        }
+        assert_eq!(s.acr.registry_requests(), registry + 4 * (round + 1));
+    }
+    assert_eq!(s.acr.token_requests(), tokens);
+    assert_eq!(creds.exchanges(), 1);
+    println!(
+        "cold: {registry} registry requests for 4 first resolves (challenge + retry each), \
+         warm: 1 per resolve; token requests {tokens}; exchanges 1"
+    );
+}
