@@ -232,7 +232,7 @@ async fn cached_tokens_add_no_registry_requests() {
     }
     let creds = s.workload(Some(&s.allowed()));
     let client = s.client(Arc::new(creds.clone()));
-    // Cold: the first operation per repository pays the challenge and a token request.
+    // Cold: the first operation pays the challenge; each new repository one token request.
     for i in 0..4 {
         client
             .resolve(&s.reference(&format!("repo-{i}")))
@@ -241,6 +241,11 @@ async fn cached_tokens_add_no_registry_requests() {
     }
     let (registry, tokens) = (s.acr.registry_requests(), s.acr.token_requests());
     assert_eq!(tokens, 4, "one access token per repository scope");
+    assert_eq!(
+        registry,
+        4 + 1,
+        "one request per resolve plus the host's first challenge"
+    );
     // Warm: each further operation is exactly one registry request, nothing else.
     for round in 0..3 {
         for (i, digest) in digests.iter().enumerate() {
@@ -252,7 +257,7 @@ async fn cached_tokens_add_no_registry_requests() {
     assert_eq!(s.acr.token_requests(), tokens);
     assert_eq!(creds.exchanges(), 1);
     println!(
-        "cold: {registry} registry requests for 4 first resolves (challenge + retry each), \
-         warm: 1 per resolve; token requests {tokens}; exchanges 1"
+        "cold: {registry} registry requests for the first resolve in 4 repositories (one \
+         401 challenge in all), warm: 1 per resolve; token requests {tokens}; exchanges 1"
     );
 }
