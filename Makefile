@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test fmt-check lint unit demo bench soak fuzz deploy-check clean
+.PHONY: all build test fmt-check lint unit demo demo-azure bench soak fuzz deploy-check clean
 
 all: build
 
@@ -24,6 +24,10 @@ unit:
 ## demo: verify the real Notation e2e signature shipped in ../shared/vectors (see README)
 demo:
 	@scripts/demo.sh
+
+## demo-azure: Key Vault certificate + ACR with workload identity, against local emulators
+demo-azure:
+	@scripts/demo-azure.sh
 
 ## bench: every benchmark against a floor measured in the same run (results: BENCHMARKS.md)
 bench:
