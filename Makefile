@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test fmt-check lint unit fuzz-check demo demo-kube bench soak fuzz deploy-check clean
+.PHONY: all build test fmt-check lint unit fuzz-check demo demo-kube demo-azure bench soak fuzz deploy-check clean
 
 all: build
 
@@ -33,6 +33,10 @@ demo:
 ## demo-kube: the same story configured through Ratify CRDs in an in-test Kubernetes API server
 demo-kube:
 	@scripts/demo-kube.sh
+
+## demo-azure: Key Vault certificate + ACR with workload identity, against local emulators
+demo-azure:
+	@scripts/demo-azure.sh
 
 ## bench: every benchmark against a floor measured in the same run (results: BENCHMARKS.md)
 bench:

@@ -4,6 +4,9 @@
 //!   keys, runs them concurrently under per-key deadlines (dropping a future at its deadline)
 //!   and writes the Gatekeeper response; the engine decides each key. Failures cross typed
 //!   ([`imagegate_ratify::Failure`]).
+//! * [`GatedHandler`]: the same on the engine of Kubernetes mode, which exists only once the
+//!   first configuration from the API server is in force (`CONFIG_INVALID` and not ready
+//!   until then).
 //! * [`PrometheusSink`]: the engine's [`MetricsSink`] on the provider's [`Metrics`].
 
 use std::sync::Arc;
@@ -14,7 +17,8 @@ use imagegate_engine::{Decision, Engine, KeyResult};
 use imagegate_provider::{
     Deadlines, KeyContext, KeyHandler, KeyOutcome, Metrics, RenderedJson, RequestKey,
 };
-use imagegate_ratify::{SplitKey, VerifierRun};
+use imagegate_kube::Gate;
+use imagegate_ratify::{CauseKind, Failure, RatifyCode, SplitKey, VerifierRun};
 
 /// [`KeyHandler`] for an [`Engine`].
 #[derive(Clone, Debug)]
@@ -113,5 +117,55 @@ fn outcome(result: KeyResult<RenderedJson>) -> KeyOutcome {
     match result {
         Ok(rendered) => KeyOutcome::Rendered(rendered),
         Err(e) => KeyOutcome::Error(e),
+    }
+}
+
+/// [`KeyHandler`] for the engine behind a Kubernetes-mode [`Gate`].
+#[derive(Clone, Debug)]
+pub struct GatedHandler(pub Gate);
+
+impl GatedHandler {
+    fn engine(&self) -> Option<EngineHandler> {
+        self.0.engine().map(EngineHandler)
+    }
+}
+
+/// What every key gets while the gate is closed.
+fn not_loaded() -> KeyOutcome {
+    KeyOutcome::Error(Failure::new(
+        RatifyCode::ConfigInvalid,
+        CauseKind::Config,
+        imagegate_kube::NOT_LOADED,
+    ))
+}
+
+impl KeyHandler for GatedHandler {
+    fn verify(&self, key: RequestKey, ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {
+        match self.engine() {
+            Some(handler) => handler.verify(key, ctx),
+            None => Box::pin(async { not_loaded() }),
+        }
+    }
+
+    fn verify_ready(&self, key: &RequestKey, trace_id: &str) -> Option<KeyOutcome> {
+        match self.engine() {
+            Some(handler) => handler.verify_ready(key, trace_id),
+            None => Some(not_loaded()),
+        }
+    }
+
+    fn mutate(&self, key: RequestKey, ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {
+        match self.engine() {
+            Some(handler) => handler.mutate(key, ctx),
+            None => Box::pin(async { not_loaded() }),
+        }
+    }
+
+    fn ready(&self) -> bool {
+        self.engine().is_some_and(|handler| handler.ready())
+    }
+
+    fn deadlines(&self) -> Option<Deadlines> {
+        self.engine().and_then(|handler| handler.deadlines())
     }
 }

@@ -3,6 +3,7 @@
 //! Exit codes are shared by every verification command: 0 verified (possibly with
 //! warnings under permissive/audit), 1 verification failed, 2 usage or configuration error.
 
+mod azure;
 mod clock;
 mod discover;
 mod exit;

@@ -107,6 +107,8 @@ pub(crate) fn run_command(args: &Args) -> Result<Exit> {
             usize::try_from(args.metrics_max_subjects).unwrap_or(usize::MAX),
         )
         .context("cannot register metrics")?;
+        // Key Vault material is fetched before the configuration that refers to it loads.
+        let _key_vault = crate::azure::start(args.crd_dir.as_deref()).await?;
         let options = EngineOptions {
             crd_dir: args.crd_dir.clone(),
             metrics: Some(PrometheusSink::shared(&metrics)),

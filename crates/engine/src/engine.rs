@@ -251,7 +251,12 @@ impl Engine {
             return Ok(ReloadOutcome::Unchanged);
         }
         let generation = current.generation + 1;
-        let next = state(config, generation, self.inner.wrapper.as_ref())?;
+        let next = state(
+            config,
+            generation,
+            &self.inner.shared.hosts,
+            self.inner.wrapper.as_ref(),
+        )?;
         self.inner.state.store(Arc::new(next));
         Ok(ReloadOutcome::Reloaded { generation })
     }

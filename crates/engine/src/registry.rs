@@ -116,6 +116,41 @@ pub fn build_client(
             })?;
             config.credentials = Arc::new(creds);
         }
+        AuthConfig::Azure {
+            kind,
+            client_id,
+            endpoints,
+            fallback_docker_config,
+        } => {
+            let fallback: Arc<dyn imagegate_oci::CredentialProvider> = match fallback_docker_config
+            {
+                Some(p) => Arc::new(DockerConfig::from_file(p).map_err(|e| {
+                    ConfigError::invalid(
+                        format!("{}.authProvider", store.field),
+                        format!("cannot load docker config {}: {e}", p.display()),
+                    )
+                })?),
+                None => Arc::new(imagegate_oci::Anonymous),
+            };
+            // ACR is HTTPS-only: a loopback host named in the endpoints (an emulator, a
+            // local mirror) is reached over HTTPS too, never with the token in clear text.
+            if endpoints.iter().any(|e| {
+                let host = e.rsplit_once(':').map_or(e.as_str(), |(h, _)| h);
+                host == "localhost"
+                    || host
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }) {
+                config.plain_http_loopback = false;
+            }
+            config.credentials = crate::config::azure::acr_credentials(
+                *kind,
+                client_id.as_deref(),
+                endpoints,
+                fallback,
+                &store.field,
+            )?;
+        }
     }
     RegistryClient::new(config).map_err(|e| {
         ConfigError::invalid(

@@ -216,7 +216,7 @@ fn relative_cert_paths_and_docker_config_resolve_against_the_config_dir() {
             config_path: dir.path().join("docker.json")
         }
     );
-    v["store"]["plugins"][0]["authProvider"] = serde_json::json!({"name": "azureWorkloadIdentity"});
+    v["store"]["plugins"][0]["authProvider"] = serde_json::json!({"name": "awsEcrBasic"});
     let e = EngineConfig::load(&write_config(dir.path(), &v), None).unwrap_err();
     assert_eq!(field_of(e), "store.plugins[0].authProvider.name");
 }

@@ -7,7 +7,7 @@
 //!   [`Snapshot`] replaced per kind only on complete lists, and on each change of a synced
 //!   snapshot one [reconciliation](reconcile) through
 //!   [`imagegate_engine::EngineConfig::from_objects`] — the code path of `--crd-dir`.
-//! * [`Gate`]: the provider's handler, not ready (and answering `CONFIG_INVALID`) until the
+//! * [`Gate`]: the engine, absent (the binary answers `CONFIG_INVALID` and is not ready) until the
 //!   first complete configuration is in force.
 //! * [status]: Ratify's `issuccess` / `error` / `brieferror` (+ `lastfetchedtime`,
 //!   `properties` for key management providers), written only when it differs, with the
@@ -24,6 +24,6 @@ pub mod source;
 pub mod status;
 
 pub use error::KubeError;
-pub use gate::Gate;
+pub use gate::{Gate, NOT_LOADED};
 pub use snapshot::Snapshot;
 pub use source::{connect, spawn, Source, SourceOptions};

@@ -60,6 +60,22 @@ pub trait CredentialProvider: Send + Sync {
     /// Credentials for `registry` (`host[:port]` as written in the reference), or
     /// `None` for anonymous access.
     fn credentials(&self, registry: &str) -> Option<Credential>;
+
+    /// Called before [`CredentialProvider::credentials`] for every request, within the
+    /// request's deadline: providers that obtain credentials over the network (token
+    /// exchanges, e.g. ACR's) do it here so that `credentials` answers from memory.
+    /// The default does nothing.
+    fn prepare<'a>(
+        &'a self,
+        _registry: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(std::future::ready(()))
+    }
+
+    /// The registry's token service refused `credential` (expired or revoked): drop it so
+    /// that the next [`CredentialProvider::prepare`] obtains a fresh one. The transport then
+    /// retries once. The default does nothing.
+    fn refused(&self, _registry: &str, _credential: &Credential) {}
 }
 
 /// Always anonymous.

@@ -22,6 +22,7 @@
 // Test support: failing loudly, with context, is the contract of every helper here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod azure;
 pub mod http;
 pub mod kube_api;
 pub mod pki;

@@ -80,6 +80,17 @@ impl Registry {
         Self::launch(auth, None, Some(basic(user, password)), Some(issuer))
     }
 
+    /// Docker token auth with tokens signed by `issuer` but requested at `realm` (another
+    /// token service in front, such as the ACR emulator's `/oauth2/token`).
+    #[track_caller]
+    pub fn start_token_realm(issuer: TokenIssuer, realm: &str) -> Self {
+        let auth = Auth::Token {
+            root_cert_pem: issuer.cert_pem.clone(),
+            realm: realm.to_owned(),
+        };
+        Self::launch(auth, None, None, Some(issuer))
+    }
+
     /// Anonymous access over HTTPS with `(certificate PEM, private key PEM)`.
     #[track_caller]
     pub fn start_tls(cert_pem: &str, key_pem: &str) -> Self {

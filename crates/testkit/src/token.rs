@@ -61,6 +61,18 @@ impl Signer {
     }
 }
 
+/// Signs registry tokens with a [`TokenIssuer`]'s key.
+#[derive(Clone)]
+pub struct TokenSigner(Arc<Signer>);
+
+impl TokenSigner {
+    /// A registry token (JWT) for `sub` granting `access` (the token spec's `access` list),
+    /// valid for `lifetime_s`.
+    pub fn token(&self, sub: &str, access: serde_json::Value, lifetime_s: i64) -> String {
+        self.0.jwt(sub, access, lifetime_s)
+    }
+}
+
 fn rand_u64() -> u64 {
     let mut b = [0u8; 8];
     aws_lc_rs::rand::fill(&mut b).unwrap();
@@ -137,6 +149,12 @@ impl TokenIssuer {
     /// The token realm URL, `http://127.0.0.1:<port>/token`.
     pub fn realm(&self) -> String {
         format!("{}/token", self.server.url())
+    }
+
+    /// A cloneable handle signing with this issuer's key (for token services layered on
+    /// it, such as the ACR emulator's).
+    pub fn signer(&self) -> TokenSigner {
+        TokenSigner(self.signer.clone())
     }
 
     /// A ready-made pull+push token (JWT) for `repo`, valid for five minutes; use it

@@ -10,6 +10,7 @@ use imagegate_kube::{Gate, SourceOptions};
 use imagegate_provider::{run, shutdown_signal, Metrics, ServerConfig, Transport};
 
 use super::Args;
+use imagegate_cli::adapter::{GatedHandler, PrometheusSink};
 use crate::exit::Exit;
 
 /// Runs the provider with its configuration from the Kubernetes API.
@@ -25,7 +26,7 @@ pub(super) async fn run_kube(args: &Args, transport: Transport) -> Result<Exit> 
     let options = SourceOptions {
         config_path: args.config.clone(),
         engine: EngineOptions {
-            metrics: Some(Arc::new(metrics.clone())),
+            metrics: Some(PrometheusSink::shared(&metrics)),
             ..EngineOptions::default()
         },
         ..SourceOptions::default()
@@ -38,7 +39,7 @@ pub(super) async fn run_kube(args: &Args, transport: Transport) -> Result<Exit> 
     config.metrics_addr = Some(args.metrics);
     config.validate().context("invalid server settings")?;
     tracing::info!(provider = %args.http, "imagegate serving; configuration from the Kubernetes API");
-    run(config, Arc::new(gate), metrics, shutdown_signal())
+    run(config, Arc::new(GatedHandler(gate)), metrics, shutdown_signal())
         .await
         .context("provider server failed")?;
     Ok(Exit::Verified)

@@ -63,6 +63,28 @@ pub(crate) fn load_dir(dir: &Path, base: &Path) -> Result<CrdSet, ConfigError> {
     build(objects, base)
 }
 
+/// The `azurekeyvault` KeyManagementProviders of `dir`: `(name or ns/name, spec)`.
+pub(crate) fn key_vault_providers(
+    dir: &Path,
+) -> Result<Vec<(String, imagegate_azure::KeyVaultSpec)>, ConfigError> {
+    let mut objects = Vec::new();
+    for f in list_files(dir)? {
+        let bytes = super::read_bounded(&f)?;
+        parse_file(&f, &bytes, &mut objects)?;
+    }
+    let mut out = Vec::new();
+    for o in &objects {
+        let (kind, namespaced) = base_kind(&o.kind);
+        if kind == "KeyManagementProvider"
+            && opt_str(&o.spec, "type", &o.origin)? == Some("azurekeyvault")
+        {
+            let key = scope_key(o, namespaced)?;
+            out.push((key, super::azure::key_vault_spec(&o.spec, &o.origin)?));
+        }
+    }
+    Ok(out)
+}
+
 /// The CRD files of `dir`, in name order.
 pub(crate) fn list_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, ConfigError> {
     let read_err = |e: std::io::Error| ConfigError::Read {
@@ -181,19 +203,27 @@ fn build(objects: Vec<Object>, base: &Path) -> Result<CrdSet, ConfigError> {
 pub(crate) fn build_each(objects: &[Object], base: &Path) -> (CrdSet, Vec<(usize, ConfigError)>) {
     let mut errors = Vec::new();
     let mut kmps = Kmps::default();
+    let watch = WatchRecorder::default();
     for (i, o) in objects.iter().enumerate() {
         let (kind, namespaced) = base_kind(&o.kind);
         if kind != "KeyManagementProvider" {
             continue;
         }
-        match scope_key(o, namespaced).and_then(|key| Ok((key, inline_certificates(o)?))) {
+        let loaded = scope_key(o, namespaced).and_then(|key| {
+            let pem = if opt_str(&o.spec, "type", &o.origin)? == Some("azurekeyvault") {
+                super::azure::key_vault_certificates(&o.spec, &o.origin, &key, &watch)?
+            } else {
+                inline_certificates(o)?
+            };
+            Ok((key, pem))
+        });
+        match loaded {
             Ok((key, certs)) => {
                 kmps.certs.insert(key, certs);
             }
             Err(e) => errors.push((i, e)),
         }
     }
-    let watch = WatchRecorder::default();
     let mut set = CrdSet {
         cluster: Components::default(),
         namespaced: BTreeMap::new(),
@@ -331,7 +361,7 @@ fn inline_certificates(o: &Object) -> Result<Vec<u8>, ConfigError> {
     if kind != "inline" {
         return Err(ConfigError::invalid(
             format!("{} spec.type", o.origin),
-            format!("KeyManagementProvider type {kind:?} is not supported yet; use \"inline\""),
+            format!("KeyManagementProvider type {kind:?} is not supported yet; use \"inline\" or \"azurekeyvault\""),
         ));
     }
     let params = parameters(o)?;

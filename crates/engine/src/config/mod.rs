@@ -15,6 +15,7 @@
 //! directory of the config file. Every error names the field path, e.g.
 //! `verifier.plugins[0].trustPolicyDoc.trustPolicies[0].trustStores[1]: …`.
 
+pub mod azure;
 pub mod budget;
 mod crd;
 mod error;
@@ -113,6 +114,17 @@ pub enum AuthConfig {
     DockerConfig {
         /// Its path.
         config_path: PathBuf,
+    },
+    /// ACR tokens from an Azure identity (`azureWorkloadIdentity`, `azureManagedIdentity`).
+    Azure {
+        /// Which identity.
+        kind: azure::AzureIdentityKind,
+        /// `clientID`.
+        client_id: Option<String>,
+        /// `endpoints` (empty: Ratify's defaults).
+        endpoints: Vec<String>,
+        /// The default docker config, used for other registries.
+        fallback_docker_config: Option<PathBuf>,
     },
 }
 

@@ -88,12 +88,25 @@ fn warn_accepted_but_different(path: &str, use_http: bool, cosign_enabled: bool)
 fn auth_provider(v: &Value, path: &str, ctx: &PluginCtx<'_>) -> Result<AuthConfig, ConfigError> {
     let m = object(v, path)?;
     let name = req_str(m, "name", path)?;
+    let azure = match name {
+        "azureWorkloadIdentity" => Some(super::azure::AzureIdentityKind::Workload),
+        "azureManagedIdentity" => Some(super::azure::AzureIdentityKind::Managed),
+        _ => None,
+    };
+    if let Some(kind) = azure {
+        let fallback = default_docker_config();
+        if let AuthConfig::DockerConfig { config_path } = &fallback {
+            ctx.watch.docker_config(config_path);
+        }
+        return super::azure::acr_auth(m, kind, path, fallback);
+    }
     if name != "dockerConfig" {
         return Err(ConfigError::invalid(
             field(path, "name"),
             format!(
                 "auth provider {name:?} is not supported yet; use \"dockerConfig\" (a docker \
-                 config.json, e.g. a mounted kubernetes.io/dockerconfigjson secret)"
+                 config.json, e.g. a mounted kubernetes.io/dockerconfigjson secret), \
+                 \"azureWorkloadIdentity\" or \"azureManagedIdentity\""
             ),
         ));
     }

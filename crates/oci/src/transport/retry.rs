@@ -44,10 +44,30 @@ impl Transport {
         let mut backoff = retry.initial_backoff;
         loop {
             attempt += 1;
+            // A provider that cannot prepare in time leaves `credentials` to answer anyway.
+            let _ = tokio::time::timeout_at(
+                ctx.deadline,
+                self.config.credentials.prepare(&ctx.registry),
+            )
+            .await;
             let credential = self.config.credentials.credentials(&ctx.registry);
             let key = self.token_key(ctx, credential.as_ref());
-            let (authorization, token_used) =
-                self.authorization(ctx, credential.as_ref(), &key).await?;
+            let (authorization, token_used) = match self
+                .authorization(ctx, credential.as_ref(), &key)
+                .await
+            {
+                // The token service refused the credential: the provider replaces it
+                // (e.g. an ACR refresh token that expired or was revoked), once.
+                Err(OciError::Unauthorized { .. }) if !refreshed_auth && credential.is_some() => {
+                    if let Some(c) = &credential {
+                        self.config.credentials.refused(&ctx.registry, c);
+                    }
+                    refreshed_auth = true;
+                    attempt -= 1;
+                    continue;
+                }
+                other => other?,
+            };
             let mut req = self
                 .http
                 .request(method.clone(), url.clone())

@@ -1,0 +1,96 @@
+//! `imagegate serve`'s Key Vault side: for every `azurekeyvault` KeyManagementProvider in the
+//! CRD directory, a refresher (workload identity from the pod's `AZURE_*` environment) that
+//! fetches once before the configuration is loaded, then in the background every
+//! `refreshInterval`, writing the trusted certificates and a CRD-style status file to a
+//! private material directory the engine watches (see `imagegate_engine::config::azure`).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use imagegate_azure::{AzureEnv, HttpSettings, KmpRefresher, SystemClock};
+
+/// How long the first fetch of all providers may take before serving starts anyway.
+const FIRST_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The running refreshers; dropping it stops them and removes the material directory.
+pub(crate) struct KeyVaultMaterial {
+    _dir: tempfile::TempDir,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _refreshers: Vec<Arc<KmpRefresher>>,
+}
+
+impl Drop for KeyVaultMaterial {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        imagegate_engine::config::azure::set_key_vault_material_dir(None);
+    }
+}
+
+/// Starts the refreshers of `crd_dir`'s Key Vault providers (None when there are none).
+pub(crate) async fn start(crd_dir: Option<&Path>) -> Result<Option<KeyVaultMaterial>> {
+    let Some(dir) = crd_dir else { return Ok(None) };
+    let providers =
+        imagegate_engine::config::azure::key_vault_providers(dir).with_context(|| {
+            format!(
+                "cannot read the KeyManagementProviders of {}",
+                dir.display()
+            )
+        })?;
+    if providers.is_empty() {
+        return Ok(None);
+    }
+    let env = AzureEnv::from_process();
+    let http = HttpSettings::from_env(&env).context("Azure client settings")?;
+    let material = tempfile::Builder::new()
+        .prefix("imagegate-keyvault-")
+        .tempdir()
+        .context("cannot create the Key Vault material directory")?;
+    imagegate_engine::config::azure::set_key_vault_material_dir(Some(
+        material.path().to_path_buf(),
+    ));
+    let mut refreshers = Vec::new();
+    for (key, spec) in providers {
+        let r = KmpRefresher::new(&key, spec, &env, &http, Arc::new(SystemClock))
+            .with_context(|| format!("KeyManagementProvider {key}"))?
+            .with_persist_dir(material.path().to_path_buf());
+        refreshers.push(Arc::new(r));
+    }
+    let first = futures_util::future::join_all(refreshers.iter().map(|r| {
+        let r = r.clone();
+        async move {
+            match tokio::time::timeout(FIRST_FETCH_TIMEOUT, r.refresh()).await {
+                Ok(Ok(_)) => true,
+                Ok(Err(e)) => {
+                    tracing::error!(kmp = r.name(), error = %e, "Key Vault fetch failed");
+                    false
+                }
+                Err(_) => {
+                    tracing::error!(kmp = r.name(), "Key Vault fetch timed out");
+                    false
+                }
+            }
+        }
+    }))
+    .await;
+    let tasks = refreshers
+        .iter()
+        .zip(first)
+        .map(|(r, ok)| {
+            let next = match (ok, r.spec().refresh_interval) {
+                (true, Some(i)) => i,
+                (true, None) => return tokio::spawn(async {}),
+                (false, _) => Duration::from_secs(1),
+            };
+            r.spawn_after(next)
+        })
+        .collect();
+    Ok(Some(KeyVaultMaterial {
+        _dir: material,
+        tasks,
+        _refreshers: refreshers,
+    }))
+}
