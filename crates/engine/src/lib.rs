@@ -30,6 +30,7 @@ pub mod registry;
 mod reload;
 pub mod report;
 pub mod revocation;
+pub mod v2;
 pub mod verifier;
 
 pub use config::{ConfigError, EngineConfig};
