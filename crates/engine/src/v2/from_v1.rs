@@ -80,6 +80,9 @@ pub fn key_error(err: &KeyError) -> String {
             format!("{AGGREGATE_PREFIX}context deadline exceeded")
         }
         RatifyCode::ReferenceInvalid => format!("failed to parse reference: {}", err.detail),
+        RatifyCode::ConfigInvalid if err.detail.starts_with(crate::config::NO_EXECUTOR_PREFIX) => {
+            err.detail.clone()
+        }
         _ => format!("{AGGREGATE_PREFIX}{}", err.detail),
     }
 }
