@@ -88,6 +88,7 @@ pub(crate) async fn verify(
     let reference = parse(image)?;
     let resolved = state.config.resolve(namespace);
     check_components(&resolved)?;
+    state.config.check_scope(namespace, image, &reference)?;
     let access = state.access(namespace);
     let subject = subject(shared, &access, reference).await?;
     let key = VerdictKey {

@@ -122,10 +122,16 @@ fn parse_file(file: &Path, bytes: &[u8], out: &mut Vec<Object>) -> Result<(), Co
                 format!("{api:?} is not {GROUP}/v1beta1"),
             ));
         };
-        if group != GROUP {
+        if group == super::executor_v2::GROUP && version != super::executor_v2::VERSION {
+            return Err(ConfigError::invalid(
+                format!("{at}.apiVersion"),
+                format!("version {version:?} is not supported; use {group}/v2alpha1"),
+            ));
+        }
+        if group != GROUP && group != super::executor_v2::GROUP {
             continue; // other objects (Secrets, Providers...) may share the directory
         }
-        if version != "v1beta1" {
+        if group == GROUP && version != "v1beta1" {
             return Err(ConfigError::invalid(
                 format!("{at}.apiVersion"),
                 format!("version {version:?} is not supported; use {GROUP}/v1beta1"),
@@ -186,6 +192,7 @@ fn build(objects: Vec<Object>, base: &Path) -> Result<CrdSet, ConfigError> {
         kmps.certs.insert(key, inline_certificates(o)?);
     }
     let watch = WatchRecorder::default();
+    let mut owners = super::executor_v2::Owners::default();
     let mut set = CrdSet {
         cluster: Components::default(),
         namespaced: BTreeMap::new(),
@@ -210,8 +217,10 @@ fn build(objects: Vec<Object>, base: &Path) -> Result<CrdSet, ConfigError> {
             None => &mut set.cluster,
         };
         let params = format!("{} spec.parameters", o.origin);
+        owners.claim(ns.as_deref(), kind, &o.origin)?;
         match kind {
             "KeyManagementProvider" => {}
+            "Executor" => *target = super::executor_v2::compile(&o.spec, &o.origin, &ctx)?,
             "Verifier" => {
                 let mut map = parameters(o)?;
                 let spec_type = opt_str(&o.spec, "type", &o.origin)?
@@ -260,7 +269,8 @@ fn build(objects: Vec<Object>, base: &Path) -> Result<CrdSet, ConfigError> {
                     format!("{} kind", o.origin),
                     format!(
                         "{other:?} is not supported; use Verifier, Store, Policy or \
-                         KeyManagementProvider (or their Namespaced kinds)"
+                         KeyManagementProvider (or their Namespaced kinds), or v2's Executor \
+                         or NamespacedExecutor"
                     ),
                 ))
             }

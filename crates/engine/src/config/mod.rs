@@ -18,6 +18,7 @@
 pub mod budget;
 mod crd;
 mod error;
+mod executor_v2;
 mod json;
 mod plugins;
 pub mod settings;
@@ -37,6 +38,7 @@ use crate::policy::ConfigPolicy;
 use crate::verifier::Verifier;
 
 pub use error::ConfigError;
+pub use executor_v2::{scope_matches, NO_EXECUTOR_PREFIX};
 pub use settings::{CacheSettings, ConcurrencySettings, RegistrySettings, Settings};
 pub use watched::WatchedFiles;
 
@@ -70,6 +72,9 @@ pub struct Components {
     pub policy: Option<PolicySpec>,
     /// Verifiers, in configuration order (the first match wins per referrer).
     pub verifiers: Vec<Arc<dyn Verifier>>,
+    /// A v2 Executor's scopes: the images these components serve ([`scope_matches`]);
+    /// empty (v1 configuration) serves every image.
+    pub scopes: Vec<String>,
 }
 
 /// The components that apply to a request from one namespace.
@@ -164,6 +169,7 @@ impl EngineConfig {
             if !crds.cluster.verifiers.is_empty() {
                 cluster.verifiers = crds.cluster.verifiers;
             }
+            cluster.scopes = crds.cluster.scopes;
             namespaced = crds.namespaced;
         }
         validate_cluster(&cluster, crd_dir.is_some())?;
