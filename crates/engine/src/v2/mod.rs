@@ -4,8 +4,10 @@
 //!
 //! Everything here is pure (no I/O): [`result`] is the v2 value and its renderer, [`from_v1`]
 //! builds it from a verdict, [`wire`] writes the Gatekeeper envelope as v2 does, [`json`] is
-//! Go's `encoding/json` string escaping.
+//! Go's `encoding/json` string escaping, and [`convert`] turns a v1 `config.json` into an
+//! Executor.
 
+pub mod convert;
 pub mod from_v1;
 pub mod json;
 pub mod result;
