@@ -11,8 +11,10 @@ pub mod convert;
 pub mod from_v1;
 pub mod json;
 pub mod result;
+mod serve;
 pub mod wire;
 
 pub use from_v1::{from_v1, key_error, V2Outcome};
 pub use result::{ArtifactReport, V2Result, V2VerifierResult};
+pub use serve::check_v2_reference;
 pub use wire::{render_response, V2Item};
