@@ -31,10 +31,10 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> Result<Exit> {
     let bytes = std::fs::read(&args.config)
         .with_context(|| format!("cannot read {}", args.config.display()))?;
-    let base = args
-        .config
-        .parent()
-        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let base = match args.config.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let base = std::fs::canonicalize(&base).unwrap_or(base);
     let options = ConvertOptions {
         name: Some(args.name.clone()),
