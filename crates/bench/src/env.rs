@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::sync::Arc;
 
+use imagegate_cli::adapter::{EngineHandler, PrometheusSink};
 use imagegate_engine::{Engine, EngineOptions};
 use imagegate_provider::{Metrics, Server, ServerConfig, Transport, VERIFY_PATH};
 use imagegate_testkit::Pki;
@@ -49,7 +49,7 @@ impl Env {
     /// A fresh engine (empty caches) on this environment's config.
     pub fn engine(&self, metrics: Option<Metrics>) -> Result<Engine, BenchError> {
         let options = EngineOptions {
-            metrics: metrics.map(|m| Arc::new(m) as _),
+            metrics: metrics.as_ref().map(PrometheusSink::shared),
             ..EngineOptions::default()
         };
         Engine::from_config_file(&self.config, options).map_err(|e| BenchError::setup("engine", e))
@@ -69,7 +69,7 @@ impl Env {
         let executor = engine.config().executor;
         config.deadlines.verify = executor.verification_timeout;
         config.deadlines.mutate = executor.mutation_timeout;
-        let server = Server::start(config, Arc::new(engine.clone()), metrics)
+        let server = Server::start(config, EngineHandler::shared(engine.clone()), metrics)
             .await
             .map_err(|e| BenchError::setup("the provider", e))?;
         Ok((server, engine))

@@ -2,9 +2,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use imagegate_cli::adapter::{EngineHandler, PrometheusSink};
 use imagegate_engine::{Engine, EngineOptions};
 use imagegate_provider::{
     init_logging, run, shutdown_signal, LogFormat, Metrics, ServerConfig, TlsFiles, Transport,
@@ -92,7 +92,7 @@ pub(crate) fn run_command(args: &Args) -> Result<Exit> {
         .context("cannot register metrics")?;
         let options = EngineOptions {
             crd_dir: args.crd_dir.clone(),
-            metrics: Some(Arc::new(metrics.clone())),
+            metrics: Some(PrometheusSink::shared(&metrics)),
             ..EngineOptions::default()
         };
         let engine = Engine::from_config_file(&args.config, options)
@@ -112,9 +112,14 @@ pub(crate) fn run_command(args: &Args) -> Result<Exit> {
             generation = engine.generation(),
             "imagegate serving"
         );
-        run(config, Arc::new(engine), metrics, shutdown_signal())
-            .await
-            .context("provider server failed")?;
+        run(
+            config,
+            EngineHandler::shared(engine),
+            metrics,
+            shutdown_signal(),
+        )
+        .await
+        .context("provider server failed")?;
         Ok(Exit::Verified)
     })
 }

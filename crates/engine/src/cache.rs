@@ -40,6 +40,10 @@ use moka::future::Cache;
 use moka::Expiry;
 use tokio::time::Instant as TokioInstant;
 
+use imagegate_ratify::{
+    go_duration, Cause, CauseKind, RatifyCode, RenderedReports, VerifierReport,
+};
+
 use crate::config::{budget, CacheSettings};
 use crate::metrics::MetricsSink;
 
@@ -174,12 +178,16 @@ impl moka::Equivalent<VerdictKey> for VerdictKeyRef<'_> {
     }
 }
 
-/// A decided subject: the policy decision and the reports behind it, the reports kept only
-/// in their rendered JSON form (what every answer writes, and the most compact form).
+/// A decided subject: the policy decision and the reports behind it, kept twice: typed (for
+/// `imagegate verify`, the stale marking, logs and metrics) and rendered once as the JSON
+/// array every answer writes (the warm path splices it in without touching the typed form).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Verdict {
     pub(crate) is_success: bool,
-    pub(crate) reports: crate::report::RenderedReports,
+    /// The reports, typed.
+    pub(crate) reports: Vec<VerifierReport>,
+    /// The same reports as the JSON array written on the wire.
+    pub(crate) rendered: RenderedReports,
     /// A failure that involved a transient registry error: it may heal, so a last known
     /// verdict may be served in its place.
     pub(crate) transient: bool,
@@ -191,29 +199,28 @@ pub(crate) struct Verdict {
 impl Verdict {
     /// A verdict on `reports`. Reports that cannot be rendered (not expected: they are plain
     /// strings and JSON values) make a failed verdict saying so.
-    pub(crate) fn new(
-        is_success: bool,
-        reports: &[crate::report::VerifierReport],
-        transient: bool,
-    ) -> Self {
-        match crate::report::RenderedReports::render(reports) {
-            Ok(reports) => Self {
+    pub(crate) fn new(is_success: bool, reports: Vec<VerifierReport>, transient: bool) -> Self {
+        match RenderedReports::render(&reports) {
+            Ok(rendered) => Self {
                 is_success,
                 reports,
+                rendered,
                 transient,
                 fresh_until: None,
             },
             Err(e) => {
-                let report = crate::report::VerifierReport {
-                    error_reason: format!(
-                        "DATA_ENCODING_FAILURE: cannot render the verification reports: {e}"
-                    ),
+                let cause = Cause::new(RatifyCode::DataEncodingFailure, CauseKind::Internal);
+                let report = VerifierReport {
+                    error_reason: cause
+                        .render(format_args!("cannot render the verification reports: {e}")),
+                    cause: Some(cause),
                     ..Default::default()
                 };
-                let reports = crate::report::RenderedReports::render(&[report]);
+                let rendered = RenderedReports::render(std::slice::from_ref(&report));
                 Self {
                     is_success: false,
-                    reports: reports.unwrap_or_default(),
+                    reports: vec![report],
+                    rendered: rendered.unwrap_or_default(),
                     transient,
                     fresh_until: None,
                 }
@@ -221,14 +228,12 @@ impl Verdict {
         }
     }
 
-    /// Why the verdict failed, as its first failed report's `errorReason` (read back from
-    /// the rendered reports: only needed when a stale verdict is served).
-    fn reason(&self) -> String {
-        let reports = self.reports.reports().unwrap_or_default();
-        reports
-            .into_iter()
+    /// Why the verdict failed: its first failed report's cause and `errorReason`.
+    fn failure(&self) -> (Option<Cause>, &str) {
+        self.reports
+            .iter()
             .find(|r| !r.is_success && !r.error_reason.is_empty())
-            .map(|r| r.error_reason)
+            .map(|r| (r.cause, r.error_reason.as_str()))
             .unwrap_or_default()
     }
 }
@@ -243,18 +248,39 @@ struct Known {
 
 /// Why a served verdict is stale.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Stale {
+pub struct Stale {
     /// How long past its TTL the verdict is.
     pub(crate) past_ttl: Duration,
-    /// What the failed re-verification said (`CODE: detail`).
-    pub(crate) cause: String,
+    /// The cause of the failed re-verification, when it was classified.
+    pub(crate) cause: Option<Cause>,
+    /// What the failed re-verification said (`CODE: detail`), for the log.
+    pub(crate) reason: String,
 }
 
-/// A verdict as served: fresh, or the last known one marked stale.
+/// A decided key: its verdict as served, fresh, or the last known one marked stale. Answer
+/// it with [`crate::Engine::render`] (the wire) or [`crate::Engine::result`] (typed).
 #[derive(Debug, Clone)]
-pub(crate) struct Served {
+pub struct Decision {
     pub(crate) verdict: Arc<Verdict>,
     pub(crate) stale: Option<Stale>,
+}
+
+impl Decision {
+    /// The policy decision.
+    pub fn is_success(&self) -> bool {
+        self.verdict.is_success
+    }
+
+    /// The verifier reports behind it, typed.
+    pub fn reports(&self) -> &[VerifierReport] {
+        &self.verdict.reports
+    }
+
+    /// Whether this is a last known verdict served because re-verification failed
+    /// transiently (stale-if-error).
+    pub fn is_stale(&self) -> bool {
+        self.stale.is_some()
+    }
 }
 
 /// The stale-if-error settings.
@@ -347,11 +373,11 @@ impl Caches {
     /// The verdict for `key`, computed once by `decide` for concurrent callers; with a stale
     /// grace, the last known verdict marked stale when re-verification fails transiently or
     /// takes longer than `budget`.
-    pub(crate) async fn verdict<F>(&self, key: VerdictKey, budget: Duration, decide: F) -> Served
+    pub(crate) async fn verdict<F>(&self, key: VerdictKey, budget: Duration, decide: F) -> Decision
     where
         F: Future<Output = Verdict>,
     {
-        let fresh = |verdict| Served {
+        let fresh = |verdict| Decision {
             verdict,
             stale: None,
         };
@@ -365,22 +391,28 @@ impl Caches {
         let Some(candidate) = candidate else {
             return fresh(self.fresh_verdict(key, decide).await);
         };
-        let stale = |cause: String| Served {
+        let stale = |cause: Option<Cause>, reason: String| Decision {
             verdict: candidate.verdict.clone(),
             stale: Some(Stale {
                 past_ttl: TokioInstant::now().saturating_duration_since(candidate.fresh_until),
                 cause,
+                reason,
             }),
         };
         match tokio::time::timeout(budget, self.fresh_verdict(key, decide)).await {
-            Ok(v) if v.transient => stale(v.reason()),
+            Ok(v) if v.transient => {
+                let (cause, reason) = v.failure();
+                stale(cause, reason.to_owned())
+            }
             Ok(v) => fresh(v),
-            Err(_) => stale(
-                crate::ratify_codes::RatifyCode::ExecutorFailure.with(format!(
+            Err(_) => {
+                let cause = Cause::new(RatifyCode::ExecutorFailure, CauseKind::Timeout);
+                let reason = cause.render(format_args!(
                     "re-verification did not finish within {}",
-                    crate::key::go_duration(budget)
-                )),
-            ),
+                    go_duration(budget)
+                ));
+                stale(Some(cause), reason)
+            }
         }
     }
 
@@ -534,16 +566,20 @@ mod tests {
     use super::*;
 
     fn verdict(ok: bool) -> Verdict {
-        Verdict::new(ok, &[], false)
+        Verdict::new(ok, vec![], false)
     }
 
     /// A failed verdict whose cause was transient (registry unreachable).
     fn unreachable() -> Verdict {
-        let report = crate::report::VerifierReport {
+        let report = VerifierReport {
             error_reason: "LIST_REFERRERS_FAILURE: cannot list referrers: unreachable".into(),
+            cause: Some(Cause::new(
+                RatifyCode::ListReferrersFailure,
+                CauseKind::RegistryUnreachable,
+            )),
             ..Default::default()
         };
-        Verdict::new(false, &[report], true)
+        Verdict::new(false, vec![report], true)
     }
 
     fn key(s: &str) -> VerdictKey {
@@ -582,7 +618,11 @@ mod tests {
             .await;
         assert!(stale.verdict.is_success, "the last success is served");
         let why = stale.stale.expect("marked stale");
-        assert!(why.cause.starts_with("LIST_REFERRERS_FAILURE"), "{why:?}");
+        assert!(why.reason.starts_with("LIST_REFERRERS_FAILURE"), "{why:?}");
+        assert_eq!(
+            why.cause.and_then(|c| c.code),
+            Some(RatifyCode::ListReferrersFailure)
+        );
         assert_eq!(why.past_ttl, Duration::from_secs(29));
         tokio::time::advance(Duration::from_secs(2)).await;
         let after = caches
@@ -661,7 +701,8 @@ mod tests {
         assert_eq!(started.elapsed(), BUDGET);
         assert!(served.verdict.is_success);
         let why = served.stale.expect("stale");
-        assert!(why.cause.contains("did not finish within 2s"), "{why:?}");
+        assert!(why.reason.contains("did not finish within 2s"), "{why:?}");
+        assert_eq!(why.cause.map(|c| c.kind), Some(CauseKind::Timeout));
     }
 
     #[tokio::test(start_paused = true)]
@@ -708,21 +749,31 @@ mod tests {
     #[tokio::test]
     async fn errors_are_not_cached() {
         let caches = Caches::new(&CacheSettings::default(), None);
-        let err = caches
-            .manifest("k".into(), async { Err(OciError::Config("boom".into())) })
-            .await;
-        assert!(err.is_err());
-        let ok = caches
-            .tag("t".into(), async {
-                Ok(ResolvedManifest {
-                    digest: "sha256:1".into(),
-                    media_type: "m".into(),
-                    size: 1,
-                })
+        let fetches = &AtomicU64::new(0);
+        let fail = || async {
+            fetches.fetch_add(1, Ordering::SeqCst);
+            Err(OciError::Config("boom".into()))
+        };
+        assert!(caches.manifest("k".into(), fail()).await.is_err());
+        // The same key again: the failure was not kept, so it is fetched a second time.
+        assert!(caches.manifest("k".into(), fail()).await.is_err());
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+        assert_eq!(caches.stats().manifests, (0, 2));
+        let tag = |digest: &'static str| async move {
+            fetches.fetch_add(1, Ordering::SeqCst);
+            Ok(ResolvedManifest {
+                digest: digest.into(),
+                media_type: "m".into(),
+                size: 1,
             })
-            .await;
-        assert!(ok.is_ok());
-        assert_eq!(caches.stats().manifests, (0, 1));
+        };
+        let first = caches.tag("t".into(), tag("sha256:1")).await.unwrap();
+        let second = caches.tag("t".into(), tag("sha256:2")).await.unwrap();
+        assert_eq!(
+            (first.digest.as_str(), second.digest.as_str()),
+            ("sha256:1", "sha256:1")
+        );
+        assert_eq!(fetches.load(Ordering::SeqCst), 3, "a success is cached");
     }
 
     #[tokio::test]

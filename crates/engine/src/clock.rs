@@ -1,7 +1,8 @@
 //! Time injection. The only place in the engine that reads the wall clock.
 
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+
+pub use imagegate_ratify::rfc3339_nano;
 
 /// Source of the current time for certificate checks and result timestamps.
 pub trait Clock: Send + Sync + 'static {
@@ -27,14 +28,6 @@ impl Clock for FixedClock {
     fn now(&self) -> OffsetDateTime {
         self.0
     }
-}
-
-/// Formats `t` like Go's `time.RFC3339Nano` in UTC: fractional seconds with trailing zeros
-/// removed, `Z` suffix (Ratify's `timestamp`).
-pub fn rfc3339_nano(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -8,42 +8,23 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use futures_util::FutureExt as _;
 use imagegate_notation::revocation::RevocationChecker;
-use imagegate_provider::RenderedJson;
+use imagegate_ratify::{
+    go_duration, split, CauseKind, Failure, RatifyCode, RenderedJson, SplitKey,
+};
 use tokio::sync::Semaphore;
 
-use crate::cache::{CacheStats, Caches};
+use crate::cache::{CacheStats, Caches, Decision};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, EngineConfig, StoreConfig};
 use crate::executor::{self, Shared, State};
-use crate::key::{go_duration, split};
 use crate::metrics::MetricsSink;
-use crate::ratify_codes::RatifyCode;
 use crate::registry::{build_client, Registry, RegistryWrapper};
 use crate::report::VerifyResult;
 use crate::revocation::CrlRevocationChecker;
 
-/// A per-key failure, rendered as Ratify renders errors: `"<CODE>: <detail>"`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {detail}")]
-pub struct KeyError {
-    /// The Ratify error code.
-    pub code: RatifyCode,
-    /// What went wrong and what to do.
-    pub detail: String,
-}
-
-impl KeyError {
-    /// A key error with `code` and the display text of `detail`.
-    pub fn new(code: RatifyCode, detail: impl std::fmt::Display) -> Self {
-        Self {
-            code,
-            detail: detail.to_string(),
-        }
-    }
-}
-
-/// The answer for one key.
-pub type KeyResult<T> = Result<T, KeyError>;
+/// The answer for one key: the value, or a typed [`Failure`] (Ratify code, cause kind,
+/// detail) that only the edge renders as text.
+pub type KeyResult<T> = Result<T, Failure>;
 
 /// Injected dependencies and start-up options.
 #[derive(Clone)]
@@ -242,105 +223,88 @@ impl Engine {
     }
 
     /// Verifies one request key (`[namespace]image`) under the executor's verification
-    /// timeout.
+    /// timeout: [`Engine::decide`] and [`Engine::result`] in one call.
     pub async fn verify_key(&self, raw_key: &str, trace_id: &str) -> KeyResult<VerifyResult> {
-        let key = split(raw_key);
-        self.verify_parts(key.namespace, key.image, trace_id).await
+        let decision = self.decide(split(raw_key)?).await?;
+        Ok(self.result(&decision, trace_id))
     }
 
-    /// Like [`Engine::verify_key`] with the key already split.
-    pub async fn verify_parts(
-        &self,
-        namespace: Option<&str>,
-        image: &str,
-        trace_id: &str,
-    ) -> KeyResult<VerifyResult> {
-        let decided = self.decide(namespace, image).await?;
-        executor::result(
-            &self.inner.shared,
-            &decided.verdict,
-            decided.stale.as_ref(),
-            trace_id,
-        )
-    }
-
-    /// Like [`Engine::verify_parts`], answered in the provider's wire form: the result
-    /// object rendered as the provider writes it.
-    pub(crate) async fn verify_rendered(
-        &self,
-        namespace: Option<&str>,
-        image: &str,
-        trace_id: &str,
-    ) -> KeyResult<RenderedJson> {
-        let decided = self.decide(namespace, image).await?;
-        executor::render(
-            &self.inner.shared,
-            &decided.verdict,
-            decided.stale.as_ref(),
-            trace_id,
-        )
-    }
-
-    /// The rendered answer for a key whose verdict is cached, found without waiting for
-    /// anything; `None` when the full pipeline must run ([`Engine::verify_rendered`]).
-    /// Invalid keys are answered here too.
-    pub(crate) fn verify_cached_now(
-        &self,
-        namespace: Option<&str>,
-        image: &str,
-        trace_id: &str,
-    ) -> Option<KeyResult<RenderedJson>> {
-        let state = self.inner.state.load();
-        let shared = &self.inner.shared;
-        // The cache lookup completes at once unless the cache is busy with its housekeeping;
-        // then the full pipeline answers instead.
-        let verdict = executor::cached(shared, &state, namespace, image).now_or_never()?;
-        match verdict {
-            Err(e) => Some(Err(e)),
-            Ok(None) => None,
-            Ok(Some(verdict)) => Some(executor::render(shared, &verdict, None, trace_id)),
-        }
-    }
-
-    /// The verdict for a key under the executor's verification timeout.
-    async fn decide(&self, namespace: Option<&str>, image: &str) -> KeyResult<executor::Decided> {
-        let state = self.inner.state.load_full();
-        let shared = &self.inner.shared;
-        let limit = state.config.executor.verification_timeout;
-        // A quarter of the deadline stays free to answer with a stale verdict.
-        let budget = limit.saturating_sub(limit / 4);
-        bounded(
-            limit,
-            executor::verify(shared, &state, namespace, image, budget),
-        )
-        .await
-    }
-
-    /// Resolves one request key to `registry/repository@digest` under the executor's
-    /// mutation timeout; digest references are returned unchanged.
-    pub async fn mutate_key(&self, raw_key: &str, _trace_id: &str) -> KeyResult<String> {
-        let key = split(raw_key);
-        self.mutate_parts(key.namespace, key.image).await
-    }
-
-    /// Like [`Engine::mutate_key`] with the key already split.
-    pub async fn mutate_parts(&self, namespace: Option<&str>, image: &str) -> KeyResult<String> {
-        let state = self.inner.state.load_full();
-        let limit = state.config.executor.mutation_timeout;
-        bounded(
-            limit,
-            executor::mutate(&self.inner.shared, &state, namespace, image),
-        )
-        .await
-    }
-
-    /// Verifies one image for `imagegate verify`: the same pipeline, with a fresh trace ID.
+    /// Verifies one image for `imagegate verify`: [`Engine::verify_key`] with a fresh trace
+    /// ID, kept with the image for [`VerifyReport::explain`].
     pub async fn verify_image(&self, reference: &str) -> VerifyReport {
         let trace_id = uuid::Uuid::new_v4().to_string();
         VerifyReport {
             image: reference.to_owned(),
             outcome: self.verify_key(reference, &trace_id).await,
         }
+    }
+
+    /// Decides one split key: the pipeline (parse, resolve, referrers, verify, policy) under
+    /// the executor's verification timeout, through the verdict cache.
+    ///
+    /// Two deadlines nest here, outermost first: the executor's verification timeout
+    /// (`executor.verificationRequestTimeout`) bounds the whole key; inside it, the
+    /// re-verification of an expired verdict that could be served stale gets three quarters
+    /// of it, so that a quarter is left to answer with the stale verdict. (The HTTP edge
+    /// applies its own per-request deadline around both.)
+    pub async fn decide(&self, key: SplitKey<'_>) -> KeyResult<Decision> {
+        let state = self.inner.state.load_full();
+        let shared = &self.inner.shared;
+        let limit = state.config.executor.verification_timeout;
+        let budget = limit.saturating_sub(limit / 4);
+        bounded(
+            limit,
+            executor::verify(shared, &state, key.namespace, key.image, budget),
+        )
+        .await
+    }
+
+    /// The decision for a key whose verdict is cached, found without waiting for anything;
+    /// `None` when the full pipeline must run ([`Engine::decide`]). Invalid keys are
+    /// answered here too. The warm path: no allocation beyond a reference count.
+    pub fn decide_now(&self, key: SplitKey<'_>) -> Option<KeyResult<Decision>> {
+        let state = self.inner.state.load();
+        let shared = &self.inner.shared;
+        // The cache lookup completes at once unless the cache is busy with its housekeeping;
+        // then the full pipeline answers instead.
+        let verdict = executor::cached(shared, &state, key.namespace, key.image).now_or_never()?;
+        match verdict {
+            Err(e) => Some(Err(e)),
+            Ok(None) => None,
+            Ok(Some(verdict)) => Some(Ok(Decision {
+                verdict,
+                stale: None,
+            })),
+        }
+    }
+
+    /// A decision as Ratify's result object, typed, stamped now with `trace_id`.
+    pub fn result(&self, decision: &Decision, trace_id: &str) -> VerifyResult {
+        executor::result(&self.inner.shared, decision, trace_id)
+    }
+
+    /// A decision as Ratify's result object rendered for the wire: byte for byte the
+    /// serialisation of [`Engine::result`], spliced from pre-rendered reports.
+    pub fn render(&self, decision: &Decision, trace_id: &str) -> KeyResult<RenderedJson> {
+        executor::render(&self.inner.shared, decision, trace_id)
+    }
+
+    /// Resolves one request key to `registry/repository@digest`: [`Engine::mutate`] on the
+    /// split key.
+    pub async fn mutate_key(&self, raw_key: &str, _trace_id: &str) -> KeyResult<String> {
+        self.mutate(split(raw_key)?).await
+    }
+
+    /// Resolves one split key to `registry/repository@digest` under the executor's mutation
+    /// timeout; digest references are returned unchanged.
+    pub async fn mutate(&self, key: SplitKey<'_>) -> KeyResult<String> {
+        let state = self.inner.state.load_full();
+        let limit = state.config.executor.mutation_timeout;
+        bounded(
+            limit,
+            executor::mutate(&self.inner.shared, &state, key.namespace, key.image),
+        )
+        .await
     }
 
     /// Starts a task that polls the config files every `imagegate.reloadIntervalMs` and
@@ -360,9 +324,10 @@ async fn bounded<T>(
 ) -> KeyResult<T> {
     match tokio::time::timeout(limit, work).await {
         Ok(r) => r,
-        Err(_) => Err(KeyError::new(
+        Err(_) => Err(Failure::new(
             RatifyCode::ExecutorFailure,
-            format!("operation timed out after duration {}", go_duration(limit)),
+            CauseKind::Timeout,
+            format_args!("operation timed out after duration {}", go_duration(limit)),
         )),
     }
 }

@@ -11,18 +11,19 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 use imagegate_notation::revocation::RevocationChecker;
 use imagegate_oci::{Descriptor, Reference};
-use imagegate_provider::RenderedJson;
+use imagegate_ratify::{
+    render_result, Cause, CauseKind, Failure, RatifyCode, RenderedJson, VerifierReport,
+    VerifyResult, RESULT_VERSION,
+};
 use tokio::sync::Semaphore;
 
-use crate::cache::{Caches, Stale, Verdict, VerdictKey, VerdictKeyRef};
+use crate::cache::{Caches, Decision, Stale, Verdict, VerdictKey, VerdictKeyRef};
 use crate::clock::Clock;
 use crate::config::{EngineConfig, PolicySpec, Resolved};
-use crate::engine::KeyError;
 use crate::metrics::{MetricsSink, VerifierRunRecord};
 use crate::policy::ReportSummary;
-use crate::ratify_codes::{self, RatifyCode};
+use crate::ratify_codes;
 use crate::registry::Registry;
-use crate::report::{render_result, VerifierReport, VerifyResult, RESULT_VERSION};
 use crate::verifier::{content_key, Subject, Verifier, VerifyEnv};
 
 /// One configuration generation with its registry clients.
@@ -70,12 +71,6 @@ pub(crate) struct Shared {
     pub(crate) metrics: Option<Arc<dyn MetricsSink>>,
 }
 
-/// The decided verdict for a key, and why it is stale if it is.
-pub(crate) struct Decided {
-    pub(crate) verdict: Arc<Verdict>,
-    pub(crate) stale: Option<Stale>,
-}
-
 /// Verifies `image` for a request from `namespace`. `revalidate_budget` bounds the
 /// re-verification of an expired verdict that could be served stale.
 pub(crate) async fn verify(
@@ -84,7 +79,7 @@ pub(crate) async fn verify(
     namespace: Option<&str>,
     image: &str,
     revalidate_budget: std::time::Duration,
-) -> Result<Decided, KeyError> {
+) -> Result<Decision, Failure> {
     let reference = parse(image)?;
     let resolved = state.config.resolve(namespace);
     check_components(&resolved)?;
@@ -97,7 +92,7 @@ pub(crate) async fn verify(
         digest: subject.digest.clone(),
         generation: state.generation,
     };
-    let served = shared
+    let decision = shared
         .caches
         .verdict(
             key,
@@ -105,23 +100,21 @@ pub(crate) async fn verify(
             decide(shared, state, &access, resolved, &subject, namespace),
         )
         .await;
-    if let Some(stale) = &served.stale {
+    if let Some(stale) = &decision.stale {
         tracing::warn!(
             subject = %subject.display,
             namespace = namespace.unwrap_or_default(),
-            is_success = served.verdict.is_success,
+            is_success = decision.verdict.is_success,
             past_ttl_ms = u64::try_from(stale.past_ttl.as_millis()).unwrap_or(u64::MAX),
-            cause = %stale.cause,
+            cause = stale.cause.map_or("unclassified", |c| c.kind.as_str()),
+            reason = %stale.reason,
             "re-verification failed transiently; serving the last verdict marked stale"
         );
         if let Some(sink) = &shared.metrics {
-            sink.stale_verdict(served.verdict.is_success);
+            sink.stale_verdict(decision.verdict.is_success);
         }
     }
-    Ok(Decided {
-        verdict: served.verdict,
-        stale: served.stale,
-    })
+    Ok(decision)
 }
 
 /// The warm path: the verdict for a digest reference when the cache holds one that is served
@@ -133,7 +126,7 @@ pub(crate) async fn cached(
     state: &State,
     namespace: Option<&str>,
     image: &str,
-) -> Result<Option<Arc<Verdict>>, KeyError> {
+) -> Result<Option<Arc<Verdict>>, Failure> {
     let scope = subjects::Scope {
         engine: shared.id,
         generation: state.generation,
@@ -177,8 +170,9 @@ mod subjects {
     use std::fmt::Write as _;
     use std::sync::Arc;
 
+    use imagegate_ratify::Failure;
+
     use crate::cache::Verdict;
-    use crate::engine::KeyError;
 
     const SLOTS: usize = 64;
 
@@ -287,7 +281,7 @@ mod subjects {
 
     /// The subject of `image` if it is a digest reference, `None` for a tag reference, the
     /// parse error for an invalid one (as [`super::verify`] reports it).
-    pub(super) fn digest_subject(image: &str) -> Result<Option<DigestSubject>, KeyError> {
+    pub(super) fn digest_subject(image: &str) -> Result<Option<DigestSubject>, Failure> {
         let slot = slot_of(image);
         let known = MEMO.with(|memo| {
             let memo = memo.borrow();
@@ -362,7 +356,7 @@ mod subjects {
         fn remembered_verdicts_serve_only_their_scope_and_only_while_fresh() {
             let image = format!("registry.test/remembered@{D}");
             let now = std::time::Instant::now();
-            let mut verdict = Verdict::new(true, &[], false);
+            let mut verdict = Verdict::new(true, vec![], false);
             verdict.fresh_until = Some(now + std::time::Duration::from_secs(10));
             let verdict = Arc::new(verdict);
             let scope = Scope {
@@ -396,7 +390,7 @@ mod subjects {
                 assert!(recent_verdict(&image, &other, now).is_none(), "{other:?}");
             }
             // A verdict never cached (no TTL) is not remembered.
-            let uncached = Arc::new(Verdict::new(true, &[], false));
+            let uncached = Arc::new(Verdict::new(true, vec![], false));
             let other = Scope {
                 generation: 9,
                 ..scope
@@ -433,7 +427,7 @@ pub(crate) async fn mutate(
     state: &State,
     namespace: Option<&str>,
     image: &str,
-) -> Result<String, KeyError> {
+) -> Result<String, Failure> {
     let reference = parse(image)?;
     if reference.digest.is_some() {
         return Ok(image.to_owned());
@@ -447,67 +441,69 @@ pub(crate) async fn mutate(
     ))
 }
 
-/// The Ratify result object for a verdict. A stale verdict keeps Ratify's schema: each
-/// report's `message` gets a [`stale_suffix`].
-pub(crate) fn result(
-    shared: &Shared,
-    verdict: &Verdict,
-    stale: Option<&Stale>,
-    trace_id: &str,
-) -> Result<VerifyResult, KeyError> {
-    let timestamp = crate::clock::rfc3339_nano(shared.clock.now());
-    let mut verifier_reports = verdict.reports.reports().map_err(|e| {
-        KeyError::new(
-            RatifyCode::ExecutorFailure,
-            format!("cannot read the verdict's reports back ({e}); report this as a bug"),
-        )
-    })?;
-    if let Some(stale) = stale {
+/// The Ratify result object for a decision, from its typed reports. A stale verdict keeps
+/// Ratify's schema: each report's `message` gets a [`stale_suffix`].
+pub(crate) fn result(shared: &Shared, decision: &Decision, trace_id: &str) -> VerifyResult {
+    let timestamp = imagegate_ratify::rfc3339_nano(shared.clock.now());
+    let mut verifier_reports = decision.verdict.reports.clone();
+    if let Some(stale) = &decision.stale {
         let suffix = stale_suffix(stale);
         for r in &mut verifier_reports {
             r.message.push_str(&suffix);
         }
     }
-    Ok(VerifyResult {
+    VerifyResult {
         version: RESULT_VERSION.to_owned(),
-        is_success: verdict.is_success,
+        is_success: decision.verdict.is_success,
         verifier_reports,
         trace_id: trace_id.to_owned(),
         timestamp,
-    })
+    }
 }
 
-/// The result object for a verdict as the provider writes it: byte for byte the
+/// The result object for a decision as the provider writes it: byte for byte the
 /// serialisation of [`result`], spliced from the verdict's rendered reports unless it is
 /// stale (rare: then built through [`result`]).
 pub(crate) fn render(
     shared: &Shared,
-    verdict: &Verdict,
-    stale: Option<&Stale>,
+    decision: &Decision,
     trace_id: &str,
-) -> Result<RenderedJson, KeyError> {
-    if stale.is_some() {
-        let result = result(shared, verdict, stale, trace_id)?;
+) -> Result<RenderedJson, Failure> {
+    if decision.stale.is_some() {
+        let result = result(shared, decision, trace_id);
         let value = serde_json::to_value(&result).map_err(|e| {
-            KeyError::new(
-                RatifyCode::ExecutorFailure,
-                format!("cannot render the result ({e}); report this as a bug"),
+            Failure::new(
+                RatifyCode::DataEncodingFailure,
+                CauseKind::Internal,
+                format_args!("cannot render the result ({e}); report this as a bug"),
             )
         })?;
         return Ok(RenderedJson::from_value(&value));
     }
-    Ok(render_result(
+    Ok(render_verdict(shared, &decision.verdict, trace_id))
+}
+
+/// The warm path's answer: a fresh verdict spliced into a result object.
+pub(crate) fn render_verdict(shared: &Shared, verdict: &Verdict, trace_id: &str) -> RenderedJson {
+    render_result(
         verdict.is_success,
-        &verdict.reports,
+        &verdict.rendered,
         trace_id,
         shared.clock.now(),
-    ))
+    )
 }
 
 /// The marker appended to the `message` of every report of a stale verdict; starts with
-/// [`crate::STALE_MARKER`].
+/// [`crate::STALE_MARKER`] and names the failed re-verification's Ratify code (or, for a
+/// cause without one, its kind).
 pub(crate) fn stale_suffix(stale: &Stale) -> String {
-    let code = stale.cause.split(':').next().unwrap_or_default();
+    let code = match stale.cause {
+        Some(Cause {
+            code: Some(code), ..
+        }) => code.as_str(),
+        Some(Cause { code: None, kind }) => kind.as_str(),
+        None => "",
+    };
     format!(
         "{}, {}s past its TTL, because re-verification failed transiently ({code}); \
          see imagegate.cache.staleGraceSeconds)",
@@ -516,11 +512,12 @@ pub(crate) fn stale_suffix(stale: &Stale) -> String {
     )
 }
 
-fn parse(image: &str) -> Result<Reference, KeyError> {
-    Reference::parse(image).map_err(|e| KeyError::new(RatifyCode::ReferenceInvalid, e))
+fn parse(image: &str) -> Result<Reference, Failure> {
+    Reference::parse(image)
+        .map_err(|e| Failure::new(RatifyCode::ReferenceInvalid, CauseKind::ReferenceInvalid, e))
 }
 
-fn check_components(r: &Resolved<'_>) -> Result<(), KeyError> {
+fn check_components(r: &Resolved<'_>) -> Result<(), Failure> {
     let missing = if r.stores.is_empty() {
         "referrer store config should have at least one store"
     } else if r.policy.is_none() {
@@ -530,14 +527,18 @@ fn check_components(r: &Resolved<'_>) -> Result<(), KeyError> {
     } else {
         return Ok(());
     };
-    Err(KeyError::new(RatifyCode::ConfigInvalid, missing))
+    Err(Failure::new(
+        RatifyCode::ConfigInvalid,
+        CauseKind::Config,
+        missing,
+    ))
 }
 
 async fn resolve_tag(
     shared: &Shared,
     access: &Access,
     reference: &Reference,
-) -> Result<imagegate_oci::ResolvedManifest, KeyError> {
+) -> Result<imagegate_oci::ResolvedManifest, Failure> {
     shared
         .caches
         .tag(
@@ -545,14 +546,14 @@ async fn resolve_tag(
             access.registry.resolve(reference),
         )
         .await
-        .map_err(|e| KeyError::new(ratify_codes::for_oci(&e), e))
+        .map_err(|e| ratify_codes::oci_failure(&e))
 }
 
 async fn subject(
     shared: &Shared,
     access: &Access,
     reference: Reference,
-) -> Result<Subject, KeyError> {
+) -> Result<Subject, Failure> {
     let display = reference.to_string();
     let (digest, descriptor) = match &reference.digest {
         Some(d) => (d.clone(), None),
@@ -579,11 +580,16 @@ async fn decide(
     subject: &Subject,
     namespace: Option<&str>,
 ) -> Verdict {
-    let fail = |reason: String, transient: bool| {
-        Verdict::new(false, &[subject_failure(subject, reason)], transient)
+    let fail = |cause: Cause, detail: &dyn std::fmt::Display, transient: bool| {
+        Verdict::new(
+            false,
+            vec![subject_failure(subject, cause, detail)],
+            transient,
+        )
     };
     let Some(store) = resolved.stores.first() else {
-        return fail(RatifyCode::ConfigInvalid.with("no store"), false);
+        let cause = Cause::new(RatifyCode::ConfigInvalid, CauseKind::Config);
+        return fail(cause, &"no store", false);
     };
     let registry = access.registry.clone();
     let referrers = shared
@@ -597,7 +603,11 @@ async fn decide(
     let referrers = match referrers {
         Ok(r) => r,
         Err(e) => {
-            return fail(ratify_codes::oci_reason(&e), ratify_codes::is_transient(&e));
+            return fail(
+                ratify_codes::for_oci(&e),
+                &e,
+                ratify_codes::is_transient(&e),
+            );
         }
     };
     // Config policy: only the first verifier whose artifact types match runs per referrer.
@@ -619,14 +629,13 @@ async fn decide(
         .max_signatures_per_subject
         .max(1);
     if candidates.len() > max {
-        return fail(
-            RatifyCode::ListReferrersFailure.with(format!(
-                "the subject has {} signature referrers, more than the limit of {max} \
+        let cause = Cause::new(RatifyCode::ListReferrersFailure, CauseKind::LimitExceeded);
+        let detail = format!(
+            "the subject has {} signature referrers, more than the limit of {max} \
              (imagegate.concurrency.maxSignaturesPerSubject); remove stale signatures",
-                candidates.len()
-            )),
-            false,
+            candidates.len()
         );
+        return fail(cause, &detail, false);
     }
     let env = VerifyEnv {
         caches: shared.caches.clone(),
@@ -657,16 +666,16 @@ async fn decide(
     }))
     .await;
     if reports.is_empty() {
-        let mut r = subject_failure(
+        let r = subject_failure(
             subject,
-            format!(
+            Cause::bare(CauseKind::Unsigned),
+            &format_args!(
                 "No verification results for the artifact {}. Ensure verifiers are properly \
                  configured and that artifact metadata is attached",
                 subject.display
             ),
         );
-        r.message = format!("failed to verify artifact: {}", subject.display);
-        return Verdict::new(false, &[r], false);
+        return Verdict::new(false, vec![r], false);
     }
     let summaries: Vec<ReportSummary<'_>> = reports
         .iter()
@@ -679,21 +688,23 @@ async fn decide(
         Some(PolicySpec::Config(p)) => p.decide(&summaries),
         None => false,
     };
-    Verdict::new(
-        is_success,
-        &reports,
-        !is_success && env.saw_transient_failure(),
-    )
+    let transient = !is_success && env.saw_transient_failure();
+    Verdict::new(is_success, reports, transient)
 }
 
 /// A failed report about the subject as a whole (no verifier attribution), as Ratify's
 /// `ErrorToVerifyResult` builds it.
-fn subject_failure(subject: &Subject, reason: String) -> VerifierReport {
+fn subject_failure(
+    subject: &Subject,
+    cause: Cause,
+    detail: &dyn std::fmt::Display,
+) -> VerifierReport {
     VerifierReport {
         subject: subject.display.clone(),
         is_success: false,
         message: format!("failed to verify artifact: {}", subject.display),
-        error_reason: reason,
+        error_reason: cause.render(detail),
+        cause: Some(cause),
         ..VerifierReport::default()
     }
 }
@@ -738,18 +749,30 @@ mod tests {
         let shared = shared();
         let stale = Stale {
             past_ttl: std::time::Duration::from_secs(42),
-            cause: "LIST_REFERRERS_FAILURE: registry unreachable".into(),
+            cause: Some(Cause::new(
+                RatifyCode::ListReferrersFailure,
+                CauseKind::RegistryUnreachable,
+            )),
+            reason: "LIST_REFERRERS_FAILURE: registry unreachable".into(),
         };
         for (is_success, reports) in [(true, reports()), (false, reports()), (false, vec![])] {
-            let verdict = Verdict::new(is_success, &reports, false);
+            let verdict = Arc::new(Verdict::new(is_success, reports.clone(), false));
             for trace_id in ["6d3c1c9e", "odd \"trace\" \\ \u{1}", ""] {
                 for stale in [None, Some(&stale)] {
-                    let result = result(&shared, &verdict, stale, trace_id).unwrap();
+                    let decision = Decision {
+                        verdict: verdict.clone(),
+                        stale: stale.cloned(),
+                    };
+                    let result = result(&shared, &decision, trace_id);
+                    assert_eq!(result.verifier_reports.len(), reports.len());
                     let want = serde_json::to_value(&result).unwrap().to_string();
-                    let got = render(&shared, &verdict, stale, trace_id).unwrap();
+                    let got = render(&shared, &decision, trace_id).unwrap();
                     assert_eq!(got.as_str(), want);
                     let marked = got.as_str().contains(crate::STALE_MARKER);
                     assert_eq!(marked, stale.is_some() && !reports.is_empty());
+                    if marked {
+                        assert!(got.as_str().contains("(LIST_REFERRERS_FAILURE)"));
+                    }
                 }
             }
         }

@@ -77,8 +77,7 @@ fn render_report(out: &mut String, r: &VerifierReport, depth: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::KeyError;
-    use crate::ratify_codes::RatifyCode;
+    use imagegate_ratify::{CauseKind, Failure, RatifyCode};
 
     #[test]
     fn renders_success_failure_and_error() {
@@ -100,7 +99,11 @@ mod tests {
         assert!(text.contains("signer: CN=s") && text.contains("issuer: CN=i"));
         let err = render(
             "img",
-            &Err(KeyError::new(RatifyCode::ReferenceInvalid, "bad")),
+            &Err(Failure::new(
+                RatifyCode::ReferenceInvalid,
+                CauseKind::ReferenceInvalid,
+                "bad",
+            )),
         );
         assert!(err.contains("NOT VERIFIED") && err.contains("REFERENCE_INVALID: bad"));
     }

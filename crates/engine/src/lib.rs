@@ -13,6 +13,12 @@
 //!
 //! The wall clock is read only in [`clock::SystemClock`]; everything else receives time as a
 //! value.
+//!
+//! The engine knows nothing of HTTP: Ratify's wire vocabulary (result types, error codes,
+//! rendered JSON, request keys) comes from `imagegate-ratify`, and the HTTP edge
+//! (`imagegate-provider`) is connected to the engine where the binary is assembled
+//! (`crates/cli`). Per-key failures stay typed ([`Failure`]: Ratify code, [`CauseKind`],
+//! detail) until the edge writes them.
 #![deny(missing_docs)]
 
 pub mod cache;
@@ -21,10 +27,8 @@ pub mod config;
 mod engine;
 mod executor;
 pub mod explain;
-pub mod key;
 pub mod metrics;
 pub mod policy;
-pub mod provider_adapter;
 pub mod ratify_codes;
 pub mod registry;
 mod reload;
@@ -33,8 +37,10 @@ pub mod revocation;
 pub mod v2;
 pub mod verifier;
 
+pub use cache::Decision;
 pub use config::{ConfigError, EngineConfig};
-pub use engine::{Engine, EngineOptions, KeyError, KeyResult, ReloadOutcome, VerifyReport};
+pub use engine::{Engine, EngineOptions, KeyResult, ReloadOutcome, VerifyReport};
+pub use imagegate_ratify::{Cause, CauseKind, Failure, RatifyCode};
 pub use reload::WatchHandle;
 pub use report::{VerifierReport, VerifyResult};
 

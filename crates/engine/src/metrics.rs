@@ -1,5 +1,6 @@
-//! The engine's metrics seam. The provider implements it on its Prometheus handle (see
-//! [`crate::provider_adapter`]); tests or other front ends may supply their own.
+//! The engine's metrics seam. `imagegate-cli` implements it on the provider's Prometheus
+//! handle (`imagegate_cli::adapter::PrometheusSink`); tests or other front ends may supply
+//! their own.
 
 use std::time::Duration;
 

@@ -10,9 +10,9 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::duration::go_duration;
 use crate::ready::ready_or_timeout_at;
 use crate::rescue::RequestError;
+use imagegate_ratify::go_duration;
 
 /// What the provider reads of a `ProviderRequest` ([`crate::wire::ProviderRequest`]), borrowing
 /// from the body where it can.

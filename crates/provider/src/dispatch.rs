@@ -18,12 +18,12 @@ use futures_util::FutureExt as _;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use imagegate_ratify::{CauseKind, Failure, RatifyCode, RequestKey};
+
 use crate::config::{Concurrency, Deadlines};
-use crate::duration::go_duration;
 use crate::handler::{KeyContext, KeyHandler, KeyOutcome};
-use crate::key::RequestKey;
 use crate::ready::ready_or_timeout_at;
-use crate::wire::{Answer, AnswerValue};
+use crate::wire::{Answer, AnswerError, AnswerValue};
 
 /// Which endpoint a request came to.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -118,9 +118,9 @@ impl Dispatcher {
     /// The answer for one raw key.
     async fn answer(&self, slot: &Slot<'_>, raw: String) -> Answer {
         let (raw, outcome) = match RequestKey::parse_owned(raw, self.max_key_bytes) {
-            Err((err, raw)) => (raw, KeyOutcome::Error(err.to_string())),
+            Err((err, raw)) => (raw, Settled::Outcome(KeyOutcome::Error(err.into()))),
             Ok(key) => match self.ready(slot.op, &key, slot.trace_id) {
-                Some(outcome) => (key.raw, outcome),
+                Some(outcome) => (key.raw, Settled::Outcome(outcome)),
                 None => (key.raw.clone(), self.decide(slot, key).await),
             },
         };
@@ -137,7 +137,7 @@ impl Dispatcher {
             .unwrap_or_else(|_| Some(executor_failure("the key handler panicked")))
     }
 
-    async fn decide(&self, slot: &Slot<'_>, key: RequestKey) -> KeyOutcome {
+    async fn decide(&self, slot: &Slot<'_>, key: RequestKey) -> Settled {
         let ctx = KeyContext {
             trace_id: slot.trace_id.to_owned(),
             deadline: slot.deadline,
@@ -161,12 +161,9 @@ impl Dispatcher {
                 .map_err(|_| "the key handler panicked")
         };
         match ready_or_timeout_at(slot.deadline, work).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(reason)) => executor_failure(reason),
-            Err(_) => KeyOutcome::Error(format!(
-                "operation timed out after duration {}",
-                go_duration(slot.timeout)
-            )),
+            Ok(Ok(outcome)) => Settled::Outcome(outcome),
+            Ok(Err(reason)) => Settled::Outcome(executor_failure(reason)),
+            Err(_) => Settled::Deadline(slot.timeout),
         }
     }
 }
@@ -180,22 +177,40 @@ struct Slot<'a> {
     local: &'a Semaphore,
 }
 
+/// How a key ended: the handler's outcome, or its deadline.
+#[derive(Clone, Debug, PartialEq)]
+enum Settled {
+    /// The handler answered (or failed, or panicked: then an `EXECUTOR_FAILURE` outcome).
+    Outcome(KeyOutcome),
+    /// The key's deadline (this long after the request arrived) passed first.
+    Deadline(Duration),
+}
+
 /// A key whose handler failed: logged, and answered with `EXECUTOR_FAILURE`.
 fn executor_failure(reason: &str) -> KeyOutcome {
     tracing::error!(reason, "key handler failed");
-    KeyOutcome::Error(format!(
-        "EXECUTOR_FAILURE: {reason}; retry, and report the trace ID if it persists"
+    KeyOutcome::Error(Failure::new(
+        RatifyCode::ExecutorFailure,
+        CauseKind::Internal,
+        format_args!("{reason}; retry, and report the trace ID if it persists"),
     ))
 }
 
 /// The answer for `raw`: on mutate, an error item also carries the key as its value, as
 /// Ratify does.
-fn answer(op: Operation, raw_key: String, outcome: KeyOutcome) -> Answer {
-    let (value, error) = match (op, outcome) {
-        (_, KeyOutcome::Value(value)) => (Some(AnswerValue::Value(value)), None),
-        (_, KeyOutcome::Rendered(rendered)) => (Some(AnswerValue::Rendered(rendered)), None),
-        (Operation::Verify, KeyOutcome::Error(error)) => (None, Some(error)),
-        (Operation::Mutate, KeyOutcome::Error(error)) => (Some(AnswerValue::EchoKey), Some(error)),
+fn answer(op: Operation, raw_key: String, settled: Settled) -> Answer {
+    let (value, error) = match settled {
+        Settled::Outcome(KeyOutcome::Value(value)) => (Some(AnswerValue::Value(value)), None),
+        Settled::Outcome(KeyOutcome::Rendered(rendered)) => {
+            (Some(AnswerValue::Rendered(rendered)), None)
+        }
+        Settled::Outcome(KeyOutcome::Error(failure)) => (None, Some(AnswerError::Key(failure))),
+        Settled::Deadline(after) => (None, Some(AnswerError::Deadline(after))),
+    };
+    // A failed mutation answers with its key as the value.
+    let value = match (op, &error) {
+        (Operation::Mutate, Some(_)) => Some(AnswerValue::EchoKey),
+        _ => value,
     };
     Answer {
         raw_key,
@@ -207,13 +222,14 @@ fn answer(op: Operation, raw_key: String, outcome: KeyOutcome) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::RenderedJson;
+    use imagegate_ratify::RenderedJson;
     use serde_json::json;
 
     #[test]
     fn answers_by_operation_and_outcome() {
-        let value = KeyOutcome::Value(json!("x@sha256:00"));
-        let error = KeyOutcome::Error("boom".into());
+        let value = Settled::Outcome(KeyOutcome::Value(json!("x@sha256:00")));
+        let boom = Failure::new(RatifyCode::ExecutorFailure, CauseKind::Internal, "boom");
+        let error = Settled::Outcome(KeyOutcome::Error(boom.clone()));
         assert_eq!(
             answer(Operation::Verify, "a\r\n".into(), value.clone()),
             Answer {
@@ -227,7 +243,7 @@ mod tests {
             answer(
                 Operation::Verify,
                 "a".into(),
-                KeyOutcome::Rendered(rendered.clone())
+                Settled::Outcome(KeyOutcome::Rendered(rendered.clone()))
             ),
             Answer {
                 raw_key: "a".into(),
@@ -240,7 +256,7 @@ mod tests {
             Answer {
                 raw_key: "a".into(),
                 value: None,
-                error: Some("boom".into())
+                error: Some(AnswerError::Key(boom.clone()))
             }
         );
         assert_eq!(
@@ -248,8 +264,18 @@ mod tests {
             Answer {
                 raw_key: "[ns]a".into(),
                 value: Some(AnswerValue::EchoKey),
-                error: Some("boom".into())
+                error: Some(AnswerError::Key(boom))
             }
+        );
+        let late = answer(
+            Operation::Mutate,
+            "k".into(),
+            Settled::Deadline(Duration::from_millis(2900)),
+        );
+        assert_eq!(late.value, Some(AnswerValue::EchoKey));
+        assert_eq!(
+            late.error.map(|e| e.to_string()).as_deref(),
+            Some("operation timed out after duration 2.9s")
         );
     }
 }

@@ -6,8 +6,7 @@
 use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 
-use crate::json::RenderedJson;
-use crate::key::RequestKey;
+use imagegate_ratify::{Failure, RenderedJson, RequestKey};
 
 /// What the engine gets with every key besides the key itself.
 #[derive(Clone, Debug)]
@@ -26,8 +25,8 @@ pub enum KeyOutcome {
     /// The item's `value`, rendered ahead of time and written verbatim (the cheap form of
     /// [`KeyOutcome::Value`] for answers served from a cache).
     Rendered(RenderedJson),
-    /// The item's `error`, e.g. `"REFERENCE_INVALID: ..."`.
-    Error(String),
+    /// The item's `error`, typed; written as Ratify's `"<CODE>: <detail>"` text.
+    Error(Failure),
 }
 
 /// Decides keys; implemented by the engine.

@@ -24,20 +24,34 @@
 //! * A key starting with `[` but without `]`, or whose namespace is not a Kubernetes namespace
 //!   name, gets a per-key `REFERENCE_INVALID` error; Ratify would try to parse it as an image.
 //!
-//! The verification itself is behind [`KeyHandler`], implemented by the engine:
+//! * Every item's `key` is exactly the key requested, control characters included (Ratify
+//!   strips CR and LF, which can make one key's answer look like another's).
+//!
+//! The provider does not depend on the engine: the verification is behind [`KeyHandler`], a
+//! trait this crate owns, implemented where the binary is assembled (`crates/cli`). Per-key
+//! errors arrive typed ([`Failure`]: Ratify code, cause kind, detail) and are rendered as
+//! Ratify's wire text only when the response is written. The shared vocabulary (keys, rendered
+//! JSON, codes) comes from `imagegate-ratify`.
 //!
 //! ```no_run
 //! use std::sync::Arc;
 //! use futures_util::future::BoxFuture;
 //! use imagegate_provider::{
-//!     run, shutdown_signal, KeyContext, KeyHandler, KeyOutcome, Metrics, RequestKey,
+//!     run, shutdown_signal, Failure, KeyContext, KeyHandler, KeyOutcome, Metrics, RequestKey,
 //!     ServerConfig, TlsFiles, Transport,
 //! };
+//! use imagegate_ratify::{CauseKind, RatifyCode};
 //!
 //! struct Engine;
 //! impl KeyHandler for Engine {
 //!     fn verify(&self, key: RequestKey, _: KeyContext) -> BoxFuture<'static, KeyOutcome> {
-//!         Box::pin(async move { KeyOutcome::Error(format!("cannot verify {}", key.image)) })
+//!         Box::pin(async move {
+//!             KeyOutcome::Error(Failure::new(
+//!                 RatifyCode::ExecutorFailure,
+//!                 CauseKind::Internal,
+//!                 format_args!("cannot verify {}", key.image),
+//!             ))
+//!         })
 //!     }
 //!     fn mutate(&self, key: RequestKey, _: KeyContext) -> BoxFuture<'static, KeyOutcome> {
 //!         Box::pin(async move { KeyOutcome::Value(key.image.into()) })
@@ -61,11 +75,8 @@
 mod body;
 mod config;
 mod dispatch;
-mod duration;
 mod error;
 mod handler;
-mod json;
-mod key;
 mod logging;
 mod metrics;
 mod ready;
@@ -86,8 +97,6 @@ pub use crate::config::{
 };
 pub use crate::error::ProviderError;
 pub use crate::handler::{KeyContext, KeyHandler, KeyOutcome};
-pub use crate::json::{push_json_string, RenderedJson};
-pub use crate::key::{KeyError, RequestKey};
 pub use crate::logging::{init_logging, LogFormat, LoggingError};
 pub use crate::metrics::{
     Metrics, MetricsError, VerifierRun, DEFAULT_MAX_SUBJECT_SERIES, METRICS_CONTENT_TYPE,
@@ -98,3 +107,4 @@ pub use crate::scan::scanner_agrees_with_serde;
 pub use crate::server::{run, BoundAddrs, Server};
 pub use crate::signal::shutdown_signal;
 pub use crate::tls::TlsError;
+pub use imagegate_ratify::{Failure, RenderedJson, RequestKey};

@@ -5,12 +5,11 @@
 //! `idempotent` on verify (Go `omitempty` on `false`) and sets it on mutate. Every field of an
 //! item is optional on the wire; `items` is absent when the whole request failed.
 
-use std::borrow::Cow;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+use std::time::Duration;
 
+use imagegate_ratify::{go_duration, push_json_string, Failure, RenderedJson};
 use serde::{Deserialize, Serialize};
-
-use crate::json::{push_json_string, RenderedJson};
 
 /// The `apiVersion` of every response, as Ratify v1 hard-codes it.
 pub const RESPONSE_API_VERSION: &str = "externaldata.gatekeeper.sh/v1alpha1";
@@ -86,7 +85,7 @@ pub struct ResponseBody {
 /// One result of a [`ProviderResponse`].
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
 pub struct Item {
-    /// The request key, echoed verbatim except for CR and LF characters.
+    /// The request key, echoed exactly as requested (control characters included).
     pub key: String,
     /// The result: a verification object on verify, a `repo@digest` string on mutate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,34 +125,42 @@ impl ProviderResponse {
     }
 }
 
-/// The key as it is echoed back: the request key with every CR and LF removed.
-pub fn echo_key(raw: &str) -> String {
-    echoed(raw).into_owned()
-}
-
-/// [`echo_key`] without a copy when there is nothing to remove.
-pub(crate) fn echoed(raw: &str) -> Cow<'_, str> {
-    // Branch-free, so that it vectorises: keys are scanned on every answer.
-    let has_line_break = raw
-        .bytes()
-        .fold(false, |found, b| found | (b == b'\r') | (b == b'\n'));
-    if has_line_break {
-        Cow::Owned(raw.chars().filter(|c| !matches!(c, '\r' | '\n')).collect())
-    } else {
-        Cow::Borrowed(raw)
-    }
-}
-
 /// One response item as the provider writes it: [`Item`] with a value that may have been
 /// rendered ahead of time.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Answer {
-    /// The request key as received; echoed without CR and LF.
+    /// The request key as received; echoed exactly.
     pub(crate) raw_key: String,
     /// The item's `value`.
     pub(crate) value: Option<AnswerValue>,
     /// The item's `error`.
-    pub(crate) error: Option<String>,
+    pub(crate) error: Option<AnswerError>,
+}
+
+/// The `error` of an [`Answer`], typed until the response is written. Its `Display` is the
+/// wire text.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum AnswerError {
+    /// The key failed: `"<CODE>: <detail>"`.
+    Key(Failure),
+    /// The key's deadline passed: Ratify's timeout text, without a code
+    /// (`operation timed out after duration 2.9s`).
+    Deadline(Duration),
+}
+
+impl fmt::Display for AnswerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Key(failure) => write!(f, "{failure}"),
+            Self::Deadline(after) => {
+                write!(
+                    f,
+                    "operation timed out after duration {}",
+                    go_duration(*after)
+                )
+            }
+        }
+    }
 }
 
 /// The `value` of an [`Answer`].
@@ -163,7 +170,7 @@ pub(crate) enum AnswerValue {
     Value(serde_json::Value),
     /// Written verbatim.
     Rendered(RenderedJson),
-    /// The echoed key as a JSON string (a failed mutation answers with its key).
+    /// The key as a JSON string (a failed mutation answers with its key).
     EchoKey,
 }
 
@@ -191,9 +198,9 @@ pub(crate) fn render_items(answers: &[Answer], idempotent: bool) -> String {
         if i > 0 {
             out.push(',');
         }
-        let key = echoed(&answer.raw_key);
+        let key = answer.raw_key.as_str();
         out.push_str(r#"{"key":"#);
-        push_json_string(&mut out, &key);
+        push_json_string(&mut out, key);
         match &answer.value {
             None => {}
             Some(AnswerValue::Value(value)) => {
@@ -207,12 +214,12 @@ pub(crate) fn render_items(answers: &[Answer], idempotent: bool) -> String {
             }
             Some(AnswerValue::EchoKey) => {
                 out.push_str(r#","value":"#);
-                push_json_string(&mut out, &key);
+                push_json_string(&mut out, key);
             }
         }
         if let Some(error) = &answer.error {
             out.push_str(r#","error":"#);
-            push_json_string(&mut out, error);
+            push_json_string(&mut out, &error.to_string());
         }
         out.push('}');
     }
@@ -285,24 +292,18 @@ mod tests {
         );
     }
 
-    #[test]
-    fn echo_key_strips_only_cr_and_lf() {
-        assert_eq!(echo_key("[ns]\r\nimg:\t1 \n"), "[ns]img:\t1 ");
-        assert!(matches!(echoed("[ns]img"), Cow::Borrowed("[ns]img")));
-    }
-
     /// What serde writes for the same items, the reference for [`render_items`].
     fn serde_body(answers: &[Answer], idempotent: bool) -> String {
         let items = answers
             .iter()
             .map(|a| Item {
-                key: echo_key(&a.raw_key),
+                key: a.raw_key.clone(),
                 value: a.value.as_ref().map(|v| match v {
                     AnswerValue::Value(v) => v.clone(),
                     AnswerValue::Rendered(r) => r.to_value().unwrap(),
-                    AnswerValue::EchoKey => serde_json::Value::String(echo_key(&a.raw_key)),
+                    AnswerValue::EchoKey => serde_json::Value::String(a.raw_key.clone()),
                 }),
-                error: a.error.clone(),
+                error: a.error.as_ref().map(ToString::to_string),
             })
             .collect();
         serde_json::to_string(&ProviderResponse::with_items(items, idempotent)).unwrap()
@@ -326,12 +327,16 @@ mod tests {
             Answer {
                 raw_key: "odd \"key\" \\ \u{7}".into(),
                 value: None,
-                error: Some("REFERENCE_INVALID: \"bad\"\n".into()),
+                error: Some(AnswerError::Key(Failure::new(
+                    imagegate_ratify::RatifyCode::ReferenceInvalid,
+                    imagegate_ratify::CauseKind::ReferenceInvalid,
+                    "\"bad\"\n",
+                ))),
             },
             Answer {
                 raw_key: "[ns]img:\n1".into(),
                 value: Some(AnswerValue::EchoKey),
-                error: Some("boom".into()),
+                error: Some(AnswerError::Deadline(Duration::from_millis(300))),
             },
         ];
         for idempotent in [false, true] {

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine as _;
+use imagegate_cli::adapter::EngineHandler;
 use imagegate_engine::clock::FixedClock;
 use imagegate_engine::{Engine, EngineOptions};
 use imagegate_notation::envelope::EnvelopeFormat;
@@ -114,7 +115,8 @@ fn engine(dir: &Path, name: &str, pki: &Pki, docker_config: &Path) -> Engine {
 async fn through_provider(engine: Engine, keys: &[String]) -> (Vec<String>, String) {
     let metrics = Metrics::new().unwrap();
     let engine = Engine::clone(&engine);
-    let (server, ca, client, _dir) = Provider::start_with(Arc::new(engine), metrics, 1).await;
+    let (server, ca, client, _dir) =
+        Provider::start_with(EngineHandler::shared(engine), metrics, 1).await;
     let addr = server.addrs().provider;
     let mut responses = Vec::new();
     for key in keys {

@@ -9,8 +9,9 @@ use imagegate_notation::{verify_with_cache, ChainCache, Limits, Outcome, VerifyR
 use imagegate_oci::{Descriptor, ParsedManifest};
 
 use super::{ArtifactTypes, Subject, Verifier, VerifyEnv};
-use crate::ratify_codes::{self, RatifyCode};
-use crate::report::VerifierReport;
+use imagegate_ratify::{Cause, CauseKind, RatifyCode, VerifierReport};
+
+use crate::ratify_codes;
 
 /// The verifier type name.
 pub const NOTATION_TYPE: &str = "notation";
@@ -69,13 +70,21 @@ impl NotationVerifier {
         r
     }
 
-    fn failed(&self, subject: &Subject, referrer: &Descriptor, reason: String) -> VerifierReport {
+    /// A failed report: `errorReason` is `detail` rendered with `cause`'s code (if any).
+    fn failed(
+        &self,
+        subject: &Subject,
+        referrer: &Descriptor,
+        cause: Cause,
+        detail: &dyn std::fmt::Display,
+    ) -> VerifierReport {
         let mut r = self.report(subject, referrer);
         r.message = format!(
             "Failed to validate the Notation signature: {}",
             go_descriptor(referrer)
         );
-        r.error_reason = reason;
+        r.error_reason = cause.render(detail);
+        r.cause = Some(cause);
         r
     }
 
@@ -87,21 +96,20 @@ impl NotationVerifier {
     ) -> VerifierReport {
         let manifest = match env.manifest(&subject.reference, &referrer.digest).await {
             Ok(m) => m,
-            Err(e) => return self.failed(subject, referrer, ratify_codes::oci_reason(&e)),
+            Err(e) => return self.failed(subject, referrer, ratify_codes::for_oci(&e), &e),
         };
+        let invalid = Cause::new(RatifyCode::ManifestInvalid, CauseKind::InvalidContent);
         let ParsedManifest::Image(image) = &manifest.parsed else {
             return self.failed(
                 subject,
                 referrer,
-                RatifyCode::ManifestInvalid
-                    .with("the signature referrer is an image index, not a signature manifest"),
+                invalid,
+                &"the signature referrer is an image index, not a signature manifest",
             );
         };
         let layer = match image.signature_envelope() {
             Ok(l) => l.clone(),
-            Err(e) => {
-                return self.failed(subject, referrer, RatifyCode::ManifestInvalid.with(e));
-            }
+            Err(e) => return self.failed(subject, referrer, invalid, &e),
         };
         let artifact = match (&subject.descriptor, &image.subject) {
             (Some(d), _) => d.clone(),
@@ -113,16 +121,17 @@ impl NotationVerifier {
                 return self.failed(
                     subject,
                     referrer,
-                    RatifyCode::ManifestInvalid.with(format!(
+                    invalid,
+                    &format_args!(
                         "the signature manifest's subject is {found}, not {}",
                         subject.digest
-                    )),
+                    ),
                 );
             }
         };
         let envelope = match env.blob(&subject.reference, &layer).await {
             Ok(b) => b,
-            Err(e) => return self.failed(subject, referrer, ratify_codes::oci_reason(&e)),
+            Err(e) => return self.failed(subject, referrer, ratify_codes::for_oci(&e), &e),
         };
         let (policy, store, limits, chains) = (
             self.policy.clone(),
@@ -151,13 +160,15 @@ impl NotationVerifier {
             })
             .await;
         match result {
+            // The CPU pool is gone or the verification task failed.
             Err(e) => self.failed(
                 subject,
                 referrer,
-                RatifyCode::VerifyReferenceFailure.with(e),
+                Cause::new(RatifyCode::VerifyReferenceFailure, CauseKind::Internal),
+                &e,
             ),
             // No outcome at all (e.g. no applicable trust policy statement).
-            Ok(Err(e)) => self.failed(subject, referrer, ratify_codes::for_notation(&e).with(e)),
+            Ok(Err(e)) => self.failed(subject, referrer, ratify_codes::for_notation(&e), &e),
             Ok(Ok(outcome)) => self.outcome_report(subject, referrer, &outcome),
         }
     }
@@ -169,7 +180,9 @@ impl NotationVerifier {
         outcome: &Outcome,
     ) -> VerifierReport {
         if let Some(failure) = outcome.failure() {
-            return self.failed(subject, referrer, failure.to_string());
+            // Ratify puts notation-go's error text in `errorReason` without a code.
+            let cause = Cause::bare(ratify_codes::notation_kind(failure));
+            return self.failed(subject, referrer, cause, failure);
         }
         let mut r = self.report(subject, referrer);
         r.is_success = true;

@@ -42,13 +42,71 @@ async fn verify_response_is_ratify_shaped_in_request_order() {
                 {"key": "registry.test/app:1", "value": value("registry.test/app:1", Value::Null)},
                 {"key": "[team-a]registry.test/app@sha256:00",
                  "value": value("registry.test/app@sha256:00", json!("team-a"))},
-                {"key": "registry.test/crlf", "value": value("registry.test/crlf\r\n", Value::Null)},
+                {"key": "registry.test/crlf\r\n", "value": value("registry.test/crlf\r\n", Value::Null)},
                 {"key": "fail/registry.test/x",
                  "error": "VERIFY_REFERENCE_FAILURE: test failure for fail/registry.test/x"},
                 {"key": "[]registry.test/cluster", "value": value("registry.test/cluster", Value::Null)},
             ]}
         })
     );
+}
+
+/// Issue 16 item 4: every item's `key` is exactly the requested key, byte for byte, whatever
+/// control character it holds (Gatekeeper caches answers by the returned key, so a key
+/// answered under a stripped form would poison another image's entry). On verify and on
+/// mutate, for answers and for per-key errors alike, on the raw response bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_control_character_is_echoed_exactly() {
+    let h = start().await;
+    let controls: Vec<char> = (0u8..=0x1f).chain([0x7f]).map(char::from).collect();
+    let mut keys = Vec::new();
+    for c in &controls {
+        // An answered key, a failing one and an unsplittable one, each with the character.
+        keys.push(format!("registry.test/app{c}:v1"));
+        keys.push(format!("[ns]fail/registry.test/x{c}y"));
+        keys.push(format!("[n{c}s]registry.test/app"));
+    }
+    let body =
+        crate::support::provider_request(&keys.iter().map(String::as_str).collect::<Vec<_>>());
+    for path in [
+        imagegate_provider::VERIFY_PATH,
+        imagegate_provider::MUTATE_PATH,
+    ] {
+        let response = h
+            .client()
+            .post(h.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let text = response.text().await.unwrap();
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        let items = parsed["response"]["items"].as_array().unwrap();
+        assert_eq!(items.len(), keys.len(), "{path}");
+        for (item, key) in items.iter().zip(&keys) {
+            assert_eq!(item["key"].as_str(), Some(key.as_str()), "{path}: {key:?}");
+            // The wire form is the JSON escape of the exact key (no stripped variant).
+            assert!(
+                text.contains(&format!(
+                    "{{\"key\":{}",
+                    serde_json::to_string(key).unwrap()
+                )),
+                "{path}: {key:?}"
+            );
+            if path == imagegate_provider::MUTATE_PATH && item.get("error").is_some() {
+                assert_eq!(item["value"].as_str(), Some(key.as_str()), "{key:?}");
+            }
+        }
+        // The stripped forms are never answered.
+        for c in ['\r', '\n'] {
+            let stripped = format!("registry.test/app{c}:v1").replace(c, "");
+            assert!(
+                items.iter().all(|i| i["key"] != stripped.as_str()),
+                "{path}"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

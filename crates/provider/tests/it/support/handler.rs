@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use imagegate_provider::{KeyContext, KeyHandler, KeyOutcome, Metrics, RequestKey, VerifierRun};
+use imagegate_provider::{
+    Failure, KeyContext, KeyHandler, KeyOutcome, Metrics, RequestKey, VerifierRun,
+};
+use imagegate_ratify::{CauseKind, RatifyCode};
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -60,9 +63,10 @@ impl TestHandler {
                 panic!("test engine asked to panic");
             }
             if key.image.starts_with("fail/") {
-                return KeyOutcome::Error(format!(
-                    "VERIFY_REFERENCE_FAILURE: test failure for {}",
-                    key.image
+                return KeyOutcome::Error(Failure::new(
+                    RatifyCode::VerifyReferenceFailure,
+                    CauseKind::InvalidSignature,
+                    format_args!("test failure for {}", key.image),
                 ));
             }
             if mutate {

@@ -1,13 +1,14 @@
 //! Request keys: `[namespace]image`, split as Ratify does.
 //!
 //! Ratify reads an optional leading `[namespace]` (everything up to the first `]`) and treats
-//! the rest as an image reference. The provider only splits the key and rejects what cannot be
-//! split; checking the image reference itself is the engine's job.
+//! the rest as an image reference. This is the one splitter: the provider splits every key
+//! with it, and the engine splits the keys it is given directly (`imagegate verify`) with it
+//! too. A key that cannot be split is a [`KeyFormatError`] (wire code `REFERENCE_INVALID`);
+//! checking the image reference itself is the engine's job.
 
 use thiserror::Error;
 
-/// The code Ratify puts in front of an invalid-reference error.
-const REFERENCE_INVALID: &str = "REFERENCE_INVALID";
+use crate::code::{CauseKind, Failure, RatifyCode};
 
 /// The longest Kubernetes namespace name (a DNS-1123 label).
 const MAX_NAMESPACE_LEN: usize = 63;
@@ -23,18 +24,28 @@ pub struct RequestKey {
     pub image: String,
 }
 
-/// Why a key could not be split; reported as that key's `error`, never as a request failure.
+/// A key split into namespace and image, borrowed from the key text.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct SplitKey<'a> {
+    /// The namespace of a `[namespace]image` key; `None` for a bare image or `[]image`.
+    pub namespace: Option<&'a str>,
+    /// The image reference, not yet normalised or validated.
+    pub image: &'a str,
+}
+
+/// Why a key could not be split; reported as that key's `error` (code `REFERENCE_INVALID`,
+/// see [`Failure`]'s `From`), never as a request failure. Its `Display` is the detail only.
 #[derive(Clone, Debug, Eq, Error, PartialEq)]
-pub enum KeyError {
+pub enum KeyFormatError {
     /// The key is the empty string.
     #[error(
-        "{REFERENCE_INVALID}: the key is empty; send an image reference such as \
+        "the key is empty; send an image reference such as \
          registry.example/app@sha256:<digest>, optionally prefixed by [namespace]"
     )]
     Empty,
     /// The key is longer than the configured bound.
     #[error(
-        "{REFERENCE_INVALID}: the key is {len} bytes long, over the {limit}-byte limit; \
+        "the key is {len} bytes long, over the {limit}-byte limit; \
          send a real image reference"
     )]
     TooLong {
@@ -45,13 +56,13 @@ pub enum KeyError {
     },
     /// The key starts with `[` but has no closing `]`.
     #[error(
-        "{REFERENCE_INVALID}: the key starts with '[' but the namespace prefix is never closed \
+        "the key starts with '[' but the namespace prefix is never closed \
          with ']'; use [namespace]image or a bare image reference"
     )]
     UnclosedNamespace,
     /// The namespace prefix is not a Kubernetes namespace name.
     #[error(
-        "{REFERENCE_INVALID}: the namespace prefix {namespace:?} is not a Kubernetes namespace \
+        "the namespace prefix {namespace:?} is not a Kubernetes namespace \
          name (lower-case letters, digits and '-', at most 63 characters, starting and ending \
          with a letter or digit)"
     )]
@@ -61,7 +72,7 @@ pub enum KeyError {
     },
     /// Nothing follows the namespace prefix.
     #[error(
-        "{REFERENCE_INVALID}: the key has a namespace prefix but no image reference after it; \
+        "the key has a namespace prefix but no image reference after it; \
          use [namespace]image"
     )]
     MissingImage,
@@ -71,8 +82,8 @@ pub enum KeyError {
 
 impl RequestKey {
     /// Splits `raw` into namespace and image, rejecting keys longer than `max_len` bytes.
-    pub fn parse(raw: &str, max_len: usize) -> Result<Self, KeyError> {
-        let (namespace, image) = split(raw, max_len)?;
+    pub fn parse(raw: &str, max_len: usize) -> Result<Self, KeyFormatError> {
+        let (namespace, image) = split_owned(raw, max_len)?;
         Ok(Self {
             raw: raw.to_owned(),
             namespace,
@@ -81,8 +92,8 @@ impl RequestKey {
     }
 
     /// [`RequestKey::parse`] keeping `raw` itself; on error `raw` comes back with it.
-    pub(crate) fn parse_owned(raw: String, max_len: usize) -> Result<Self, (KeyError, String)> {
-        match split(&raw, max_len) {
+    pub fn parse_owned(raw: String, max_len: usize) -> Result<Self, (KeyFormatError, String)> {
+        match split_owned(&raw, max_len) {
             Ok((namespace, image)) => Ok(Self {
                 raw,
                 namespace,
@@ -93,34 +104,54 @@ impl RequestKey {
     }
 }
 
-/// The namespace and image of `raw`.
-fn split(raw: &str, max_len: usize) -> Result<(Option<String>, String), KeyError> {
-    if raw.is_empty() {
-        return Err(KeyError::Empty);
-    }
+/// The namespace and image of `raw`, owned, with the length bound applied first.
+fn split_owned(raw: &str, max_len: usize) -> Result<(Option<String>, String), KeyFormatError> {
     if raw.len() > max_len {
-        return Err(KeyError::TooLong {
+        return Err(KeyFormatError::TooLong {
             len: raw.len(),
             limit: max_len,
         });
     }
+    let key = split(raw)?;
+    Ok((key.namespace.map(str::to_owned), key.image.to_owned()))
+}
+
+/// Splits `raw` into namespace and image: an optional leading `[namespace]` (up to the first
+/// `]`; `[]` means none), then a non-empty image. A `[` without `]`, a namespace that is not a
+/// Kubernetes namespace name and an empty key or image are errors. No length bound: use
+/// [`RequestKey::parse`] for keys from the network.
+pub fn split(raw: &str) -> Result<SplitKey<'_>, KeyFormatError> {
+    if raw.is_empty() {
+        return Err(KeyFormatError::Empty);
+    }
     let (namespace, image) = match raw.strip_prefix('[') {
         None => (None, raw),
         Some(rest) => {
-            let (namespace, image) = rest.split_once(']').ok_or(KeyError::UnclosedNamespace)?;
+            let (namespace, image) = rest
+                .split_once(']')
+                .ok_or(KeyFormatError::UnclosedNamespace)?;
             if !namespace.is_empty() && !is_namespace_name(namespace) {
-                return Err(KeyError::InvalidNamespace {
+                return Err(KeyFormatError::InvalidNamespace {
                     namespace: namespace.to_owned(),
                 });
             }
-            let namespace = (!namespace.is_empty()).then(|| namespace.to_owned());
-            (namespace, image)
+            ((!namespace.is_empty()).then_some(namespace), image)
         }
     };
     if image.is_empty() {
-        return Err(KeyError::MissingImage);
+        return Err(KeyFormatError::MissingImage);
     }
-    Ok((namespace, image.to_owned()))
+    Ok(SplitKey { namespace, image })
+}
+
+impl From<KeyFormatError> for Failure {
+    fn from(err: KeyFormatError) -> Self {
+        Failure::new(
+            RatifyCode::ReferenceInvalid,
+            CauseKind::ReferenceInvalid,
+            err,
+        )
+    }
 }
 
 /// Whether `name` is a DNS-1123 label, the form of every Kubernetes namespace name.
@@ -178,20 +209,20 @@ mod tests {
     #[test]
     fn rejects_what_cannot_be_split() {
         let cases = [
-            ("", KeyError::Empty),
-            ("[team-a", KeyError::UnclosedNamespace),
-            ("[", KeyError::UnclosedNamespace),
-            ("[team-a]", KeyError::MissingImage),
-            ("[]", KeyError::MissingImage),
+            ("", KeyFormatError::Empty),
+            ("[team-a", KeyFormatError::UnclosedNamespace),
+            ("[", KeyFormatError::UnclosedNamespace),
+            ("[team-a]", KeyFormatError::MissingImage),
+            ("[]", KeyFormatError::MissingImage),
             (
                 "[Team A]nginx",
-                KeyError::InvalidNamespace {
+                KeyFormatError::InvalidNamespace {
                     namespace: "Team A".into(),
                 },
             ),
             (
                 "[-a]nginx",
-                KeyError::InvalidNamespace {
+                KeyFormatError::InvalidNamespace {
                     namespace: "-a".into(),
                 },
             ),
@@ -216,7 +247,7 @@ mod tests {
         let bad64 = format!("[{}]img", "a".repeat(64));
         assert!(matches!(
             RequestKey::parse(&bad64, MAX),
-            Err(KeyError::InvalidNamespace { .. })
+            Err(KeyFormatError::InvalidNamespace { .. })
         ));
     }
 
@@ -225,14 +256,28 @@ mod tests {
         let long = "a".repeat(11);
         assert_eq!(
             RequestKey::parse(&long, 10),
-            Err(KeyError::TooLong { len: 11, limit: 10 })
+            Err(KeyFormatError::TooLong { len: 11, limit: 10 })
         );
     }
 
     #[test]
     fn error_text_carries_the_ratify_code() {
-        assert!(KeyError::Empty
+        assert!(Failure::from(KeyFormatError::Empty)
             .to_string()
-            .starts_with("REFERENCE_INVALID: "));
+            .starts_with("REFERENCE_INVALID: the key is empty"));
+    }
+
+    #[test]
+    fn borrowed_split_agrees_with_parse() {
+        for raw in [
+            "nginx", "[a]b]c", "[]x", "[open", "[", "", "[Team]x", "[ns]",
+        ] {
+            let owned = RequestKey::parse(raw, MAX).map(|k| (k.namespace, k.image));
+            let borrowed = split(raw).map(|k| (k.namespace.map(str::to_owned), k.image.to_owned()));
+            assert_eq!(owned, borrowed, "{raw:?}");
+        }
+        // Control characters are part of the image; they are never stripped.
+        let key = split("[ns]app\r\n:v1").unwrap();
+        assert_eq!(key.image, "app\r\n:v1");
     }
 }

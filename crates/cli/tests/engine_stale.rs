@@ -3,13 +3,15 @@
 //! `imagegate_stale_verdicts_total`); after it, the failed re-verification is served.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
+// The engine tests' registry fixtures, shared rather than copied.
+#[path = "../../engine/tests/common/mod.rs"]
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::fixture::{self, E2E_SUBJECT};
 use common::{config_json, options, vector_json, write_config};
+use imagegate_cli::adapter::PrometheusSink;
 use imagegate_engine::{Engine, EngineOptions, VerifyResult, STALE_MARKER};
 use imagegate_provider::Metrics;
 use imagegate_testkit::{vectors_dir, Registry};
@@ -29,7 +31,7 @@ fn engine(dir: &tempfile::TempDir, grace: u64, stale_failures: bool, metrics: &M
         "registry": {"maxAttempts": 1, "requestTimeoutMs": 1000, "connectTimeoutMs": 500}
     });
     let opts = EngineOptions {
-        metrics: Some(Arc::new(metrics.clone())),
+        metrics: Some(PrometheusSink::shared(metrics)),
         ..options()
     };
     Engine::from_config_file(&write_config(dir.path(), &config), opts).unwrap()

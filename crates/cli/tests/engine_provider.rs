@@ -2,13 +2,16 @@
 //! `imagegate_provider::KeyHandler`, end to end with the real registry and notation.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
+// The engine tests' registry fixtures, shared rather than copied.
+#[path = "../../engine/tests/common/mod.rs"]
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use common::fixture::{self, E2E_DN, E2E_SUBJECT};
 use common::{config_json, options, vector_json, write_config};
+use imagegate_cli::adapter::{EngineHandler, PrometheusSink};
 use imagegate_engine::{Engine, EngineOptions};
 use imagegate_provider::{KeyHandler, Metrics, Server, ServerConfig, Transport};
 use imagegate_testkit::{vectors_dir, Registry};
@@ -46,19 +49,23 @@ async fn start_provider(dir: &std::path::Path, metrics: &Metrics) -> (Server, So
     let engine = Engine::from_config_file(
         &write_config(dir, &config),
         EngineOptions {
-            metrics: Some(Arc::new(metrics.clone())),
+            metrics: Some(PrometheusSink::shared(metrics)),
             ..options()
         },
     )
     .unwrap();
-    assert!(KeyHandler::ready(&engine));
+    assert!(KeyHandler::ready(&EngineHandler(engine.clone())));
     let mut server_config = ServerConfig::new(Transport::PlaintextForDevelopment);
     server_config.provider_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     server_config.health_addr = None;
     server_config.metrics_addr = None;
-    let server = Server::start(server_config, Arc::new(engine), metrics.clone())
-        .await
-        .unwrap();
+    let server = Server::start(
+        server_config,
+        EngineHandler::shared(engine),
+        metrics.clone(),
+    )
+    .await
+    .unwrap();
     let addr = server.addrs().provider;
     (server, addr)
 }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 /// Formats `d` like Go's `time.Duration.String`.
-pub(crate) fn go_duration(d: Duration) -> String {
+pub fn go_duration(d: Duration) -> String {
     let nanos = d.as_nanos();
     if nanos == 0 {
         return "0s".to_owned();

@@ -1,0 +1,30 @@
+//! Ratify v1's shared vocabulary, used by both the engine and the HTTP edge of imagegate.
+//!
+//! A leaf crate: it knows nothing of registries, signatures or HTTP. It owns what the engine
+//! and the provider must agree on byte for byte:
+//!
+//! * the verification result, version `0.2.0` ([`VerifyResult`], [`VerifierReport`]) and its
+//!   pre-rendered forms ([`RenderedReports`], [`render_result`], [`RenderedJson`],
+//!   [`push_json_string`]);
+//! * Ratify's error codes ([`RatifyCode`]), imagegate's bounded cause classification
+//!   ([`CauseKind`]) and the typed per-key failure ([`Failure`]) whose `Display` is the one
+//!   rendering of Ratify's `"<CODE>: <detail>"` wire text;
+//! * request keys, `[namespace]image` ([`RequestKey`], [`split`]);
+//! * Go's duration text ([`go_duration`]) and timestamp text ([`rfc3339_nano`]) that Ratify's
+//!   messages use.
+#![deny(missing_docs)]
+#![deny(clippy::disallowed_methods)]
+
+mod code;
+mod duration;
+mod json;
+mod key;
+mod result;
+
+pub use crate::code::{Cause, CauseKind, Failure, RatifyCode};
+pub use crate::duration::go_duration;
+pub use crate::json::{push_json_string, RenderedJson};
+pub use crate::key::{split, KeyFormatError, RequestKey, SplitKey};
+pub use crate::result::{
+    render_result, rfc3339_nano, RenderedReports, VerifierReport, VerifyResult, RESULT_VERSION,
+};
