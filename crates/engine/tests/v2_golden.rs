@@ -6,9 +6,8 @@
 //! bytes the v2 renderer writes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
-use imagegate_engine::ratify_codes::RatifyCode;
-use imagegate_engine::v2::{self, V2Item, V2Outcome, V2Result};
-use imagegate_engine::{KeyError, VerifierReport};
+use imagegate_engine::v2::{self, V2Item, V2Outcome, V2Result, V2Value};
+use imagegate_engine::{CauseKind, Failure, RatifyCode, VerifierReport};
 
 const SUBJECT: &str =
     "myacr.azurecr.io/app@sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -27,6 +26,33 @@ fn notation_report(digest: &str) -> VerifierReport {
     r.reference_digest = digest.into();
     r.artifact_type = NOTARY.into();
     r
+}
+
+/// The envelope for `(key, verify outcome)` pairs, as the provider writes it.
+fn verify_response(items: &[(String, V2Outcome)]) -> String {
+    let rendered: Vec<(String, Result<String, String>)> = items
+        .iter()
+        .map(|(k, o)| match o {
+            V2Outcome::Value(v) => (k.clone(), Ok(v.render())),
+            V2Outcome::Error(e) => (k.clone(), Err(e.clone())),
+        })
+        .collect();
+    let items: Vec<V2Item<'_>> = rendered
+        .iter()
+        .map(|(key, r)| match r {
+            Ok(json) => V2Item {
+                key,
+                value: Some(V2Value::Json(json)),
+                error: None,
+            },
+            Err(e) => V2Item {
+                key,
+                value: None,
+                error: Some(e),
+            },
+        })
+        .collect();
+    v2::render_response(&items, false)
 }
 
 fn value(outcome: V2Outcome) -> V2Result {
@@ -92,15 +118,16 @@ fn other_verification_failures_keep_their_reason_without_the_code() {
 
 #[test]
 fn not_found_is_an_item_error() {
-    let err = KeyError::new(
+    let err = Failure::new(
         RatifyCode::GetSubjectDescriptorFailure,
+        CauseKind::NotFound,
         "myacr.azurecr.io/app:missing: manifest unknown",
     );
     let items = vec![(
         "myacr.azurecr.io/app:missing".to_owned(),
-        V2Item::Verify(V2Outcome::Error(v2::key_error(&err))),
+        V2Outcome::Error(v2::key_error(&err)),
     )];
-    assert_eq!(v2::render_response(&items, false), golden("not-found.json"));
+    assert_eq!(verify_response(&items), golden("not-found.json"));
 }
 
 #[test]
@@ -111,25 +138,24 @@ fn registry_errors_and_timeouts_are_item_errors_in_request_order() {
         error_reason: "LIST_REFERRERS_FAILURE: connection refused".into(),
         ..VerifierReport::default()
     };
-    let timeout = KeyError::new(
+    let timeout = Failure::new(
         RatifyCode::ExecutorFailure,
+        CauseKind::Timeout,
         "operation timed out after duration 2.9s",
     );
     let items = vec![
         (
             format!("[team-a]{SUBJECT}"),
-            V2Item::Verify(v2::from_v1(SUBJECT, false, &[listing])),
+            v2::from_v1(SUBJECT, false, &[listing]),
         ),
-        (
-            SUBJECT.to_owned(),
-            V2Item::Verify(v2::from_v1(SUBJECT, false, &[])),
-        ),
+        (SUBJECT.to_owned(), v2::from_v1(SUBJECT, false, &[])),
         (
             "myacr.azurecr.io/app:slow".to_owned(),
-            V2Item::Verify(V2Outcome::Error(v2::key_error(&timeout))),
+            V2Outcome::Error(v2::key_error(&timeout)),
         ),
     ];
-    assert_eq!(v2::render_response(&items, false), golden("error.json"));
+    assert_eq!(verify_response(&items), golden("error.json"));
+    assert_eq!(v2::deadline_error(), v2::key_error(&timeout));
 }
 
 #[test]
@@ -146,22 +172,47 @@ fn a_failed_signature_fetch_aborts_the_key() {
 
 #[test]
 fn mutate_envelope_is_idempotent_and_echoes_keys() {
-    let items = vec![
-        (
-            "[ns]myacr.azurecr.io/app:1.0".to_owned(),
-            V2Item::Mutated(SUBJECT.into()),
-        ),
-        (
-            "nginx:1.25".to_owned(),
-            V2Item::MutateFailed {
-                image: "nginx:1.25".into(),
-                error: "failed to parse reference: invalid reference: missing registry or \
-                        repository"
-                    .into(),
-            },
-        ),
+    let items = [
+        V2Item {
+            key: "[ns]myacr.azurecr.io/app:1.0",
+            value: Some(V2Value::Str(SUBJECT)),
+            error: None,
+        },
+        V2Item {
+            key: "nginx:1.25",
+            value: Some(V2Value::Str("nginx:1.25")),
+            error: Some(
+                "failed to parse reference: invalid reference: missing registry or repository",
+            ),
+        },
     ];
     assert_eq!(v2::render_response(&items, true), golden("mutate.json"));
+}
+
+#[test]
+fn typed_causes_choose_the_wording() {
+    // An untrusted signer, typed: notation-go's words whatever imagegate's detail says.
+    let mut r = notation_report(SIG_B);
+    r.error_reason = "VERIFY_REFERENCE_FAILURE: no certificate in the chain is trusted".into();
+    r.cause = Some(imagegate_engine::Cause::new(
+        RatifyCode::VerifyReferenceFailure,
+        CauseKind::UntrustedSigner,
+    ));
+    let v = value(v2::from_v1(SUBJECT, false, &[r]));
+    assert_eq!(v.render(), golden("untrusted.json"));
+    // A fetch failure typed by its code, whatever the text says, aborts the key.
+    let mut r = notation_report(SIG_A);
+    r.error_reason = "registry said no".into();
+    r.cause = Some(imagegate_engine::Cause::new(
+        RatifyCode::GetReferrerManifestFailure,
+        CauseKind::RegistryStatus,
+    ));
+    assert_eq!(
+        v2::from_v1(SUBJECT, false, &[r]),
+        V2Outcome::Error(
+            "failed to generate and aggregate verifier reports: registry said no".into()
+        )
+    );
 }
 
 #[test]

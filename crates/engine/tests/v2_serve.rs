@@ -10,6 +10,7 @@ use common::fixture::{self, E2E_SIGNATURE, E2E_SUBJECT};
 use common::{config_json, counting, options, vector_json, write_config, Calls};
 use imagegate_engine::v2::V2Outcome;
 use imagegate_engine::{Engine, EngineOptions};
+use imagegate_ratify::SplitKey;
 use imagegate_testkit::{vectors_dir, Registry};
 
 fn registry() -> &'static Registry {
@@ -62,9 +63,21 @@ async fn v1_then_v2_for_a_cold_image_costs_one_verification() {
         let (verdict_hits, verdict_misses) = e.stats().verdicts;
         let (v1, v2) = if first_v1 {
             let v1 = e.verify_key(&image, "t").await.unwrap();
-            (v1, e.verify_v2(None, &image).await)
+            (
+                v1,
+                e.verify_v2(SplitKey {
+                    namespace: None,
+                    image: &image,
+                })
+                .await,
+            )
         } else {
-            let v2 = e.verify_v2(None, &image).await;
+            let v2 = e
+                .verify_v2(SplitKey {
+                    namespace: None,
+                    image: &image,
+                })
+                .await;
             (e.verify_key(&image, "t").await.unwrap(), v2)
         };
         assert!(v1.is_success);
@@ -123,7 +136,12 @@ async fn v1_and_v2_decide_the_same() {
                     None => image.clone(),
                 };
                 let v1 = e.verify_key(&key, "t").await;
-                let v2 = e.verify_v2(ns, image).await;
+                let v2 = e
+                    .verify_v2(SplitKey {
+                        namespace: ns,
+                        image,
+                    })
+                    .await;
                 match v1 {
                     Ok(r) => assert_eq!(Some(r.is_success), succeeded(&v2), "{cert} {key}"),
                     Err(err) => {
@@ -139,7 +157,13 @@ async fn v1_and_v2_decide_the_same() {
             }
         }
         // The unsigned image: v2's null reports.
-        let V2Outcome::Value(v) = e.verify_v2(None, &images[3]).await else {
+        let V2Outcome::Value(v) = e
+            .verify_v2(SplitKey {
+                namespace: None,
+                image: &images[3],
+            })
+            .await
+        else {
             panic!()
         };
         assert_eq!(v.render(), r#"{"succeeded":false,"artifactReports":null}"#);
@@ -151,7 +175,11 @@ async fn v1_and_v2_decide_the_same() {
         Arc::new(Calls::default()),
     );
     assert_eq!(
-        e.verify_v2(None, "nginx:1.25").await,
+        e.verify_v2(SplitKey {
+            namespace: None,
+            image: "nginx:1.25"
+        })
+        .await,
         V2Outcome::Error(
             "failed to parse reference: invalid reference: missing registry or repository".into()
         )

@@ -10,6 +10,7 @@
 //!   ([`CauseKind`]) and the typed per-key failure ([`Failure`]) whose `Display` is the one
 //!   rendering of Ratify's `"<CODE>: <detail>"` wire text;
 //! * request keys, `[namespace]image` ([`RequestKey`], [`split`]);
+//! * Ratify v2's result, failure wording and envelope ([`v2`]);
 //! * Go's duration text ([`go_duration`]) and timestamp text ([`rfc3339_nano`]) that Ratify's
 //!   messages use.
 #![deny(missing_docs)]
@@ -20,6 +21,7 @@ mod duration;
 mod json;
 mod key;
 mod result;
+pub mod v2;
 
 pub use crate::code::{Cause, CauseKind, Failure, RatifyCode};
 pub use crate::duration::go_duration;

@@ -589,7 +589,7 @@ impl super::EngineConfig {
         namespace: Option<&str>,
         image: &str,
         reference: &imagegate_oci::Reference,
-    ) -> Result<(), crate::KeyError> {
+    ) -> Result<(), imagegate_ratify::Failure> {
         let own = namespace
             .and_then(|n| self.namespaced.get(n))
             .filter(|c| !c.scopes.is_empty());
@@ -599,8 +599,9 @@ impl super::EngineConfig {
         {
             return Ok(());
         }
-        Err(crate::KeyError::new(
-            crate::ratify_codes::RatifyCode::ConfigInvalid,
+        Err(imagegate_ratify::Failure::new(
+            imagegate_ratify::RatifyCode::ConfigInvalid,
+            imagegate_ratify::CauseKind::Config,
             format!(
                 "{NO_EXECUTOR_PREFIX} {image:?}: no executor configured for the artifact {image:?}"
             ),
@@ -608,8 +609,7 @@ impl super::EngineConfig {
     }
 }
 
-/// How v2 starts the error for an image no Executor scope covers.
-pub const NO_EXECUTOR_PREFIX: &str = "failed to match executor for artifact";
+pub use imagegate_ratify::v2::NO_EXECUTOR_PREFIX;
 
 #[cfg(test)]
 mod tests {

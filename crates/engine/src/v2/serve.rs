@@ -1,34 +1,50 @@
 //! The v2 answer for one key, from the same engine, caches and verdicts as v1's: a v1 and a
 //! v2 request for one image within the verdict TTL cost one verification.
 
+use imagegate_ratify::v2::{from_v1, key_error, V2Outcome};
+use imagegate_ratify::SplitKey;
+
+use crate::cache::Decision;
 use crate::engine::Engine;
 
-use super::from_v1::{from_v1, key_error, V2Outcome};
-
 impl Engine {
-    /// Verifies `image` for a request from `namespace` and answers as Ratify v2 does.
+    /// Verifies a split key and answers as Ratify v2 does.
     ///
-    /// The verdict is the one v1 gets ([`Engine::verify_parts`], same cache key). v2 names
-    /// the subject by its digested reference: a digest key gives it at once; a tag key is
-    /// pinned through the tag cache the verification just filled, so no registry request is
-    /// added.
-    pub async fn verify_v2(&self, namespace: Option<&str>, image: &str) -> V2Outcome {
-        if let Err(why) = check_v2_reference(image) {
+    /// The verdict is the one v1 gets ([`Engine::decide`], same cache key). v2 names the
+    /// subject by its digested reference: a digest key gives it at once; a tag key is pinned
+    /// through the tag cache the verification just filled, so no registry request is added.
+    pub async fn verify_v2(&self, key: SplitKey<'_>) -> V2Outcome {
+        if let Err(why) = check_v2_reference(key.image) {
             return V2Outcome::Error(format!("failed to parse reference: {why}"));
         }
-        let result = match self.verify_parts(namespace, image, "").await {
-            Ok(r) => r,
+        let decision = match self.decide(key).await {
+            Ok(d) => d,
             Err(e) => return V2Outcome::Error(key_error(&e)),
         };
-        let subject = match digested(image) {
+        let subject = match digested(key.image) {
             Some(s) => s,
-            None => match self.mutate_parts(namespace, image).await {
+            None => match self.mutate(key).await {
                 Ok(s) => s,
                 Err(e) => return V2Outcome::Error(key_error(&e)),
             },
         };
-        from_v1(&subject, result.is_success, &result.verifier_reports)
+        v2_of(&subject, &decision)
     }
+
+    /// The v2 answer for a digest key whose verdict is cached, without waiting for anything;
+    /// `None` when [`Engine::verify_v2`] must run (not cached, or a tag key).
+    pub fn verify_v2_now(&self, key: SplitKey<'_>) -> Option<V2Outcome> {
+        check_v2_reference(key.image).ok()?;
+        let subject = digested(key.image)?;
+        match self.decide_now(key)? {
+            Ok(decision) => Some(v2_of(&subject, &decision)),
+            Err(e) => Some(V2Outcome::Error(key_error(&e))),
+        }
+    }
+}
+
+fn v2_of(subject: &str, decision: &Decision) -> V2Outcome {
+    from_v1(subject, decision.is_success(), decision.reports())
 }
 
 /// `registry/repository@digest` for a key that carries a digest.

@@ -1,22 +1,21 @@
-//! The v2 answer for a key, built from the engine's verdict (the reports it keeps in Ratify
-//! v1's shape), so one verification serves both protocols.
+//! The v2 answer for a key, built from a verdict's reports (Ratify v1's shape, which the
+//! engine keeps), so one verification serves both protocols; and v2's wording of failures.
 //!
-//! How the v1 reports map (Ratify v2 semantics, reference §3):
+//! How the reports map (Ratify v2 semantics, reference §3):
 //!
 //! * a report on a referrer (it has a `referenceDigest`) becomes an [`ArtifactReport`] with
 //!   one result: on success the verifier's v2 description and its extensions as `detail`; on
-//!   a verification failure the reason, without the v1 error code, as `errorReason`;
+//!   a verification failure the reason, without the v1 error code, as `errorReason`
+//!   (notation-go's words where the cause is typed, e.g. an untrusted signer);
 //! * a failure to *fetch* (listing referrers, a signature manifest or envelope, credentials,
 //!   a malformed signature manifest) is a Go error in v2: the key gets an `error`, no value;
-//! * a subject-level report without an error code (no signature referrer the verifiers apply
-//!   to) means nothing was checked: `artifactReports` is `null` (v2's unsigned answer).
+//! * a subject-level report without such a failure (no signature referrer the verifiers
+//!   apply to) means nothing was checked: `artifactReports` is `null` (v2's unsigned answer).
 //!
 //! Known difference: the engine only lists referrers its verifiers apply to, so a referrer no
 //! verifier handles (an SBOM) gets no report, where v2 writes one without `results`.
 
-use crate::engine::KeyError;
-use crate::ratify_codes::RatifyCode;
-use crate::report::VerifierReport;
+use crate::{CauseKind, Failure, RatifyCode, VerifierReport};
 
 use super::result::{ArtifactReport, V2Result, V2VerifierResult};
 
@@ -26,6 +25,8 @@ pub const NOTATION_SUCCEEDED: &str = "Notation signature verification succeeded"
 pub const AGGREGATE_PREFIX: &str = "failed to generate and aggregate verifier reports: ";
 /// notation-go's text for a signature no trusted certificate vouches for.
 pub const UNTRUSTED_SIGNER: &str = "signature is not produced by a trusted signer";
+/// How v2 starts the error for an image no Executor scope covers.
+pub const NO_EXECUTOR_PREFIX: &str = "failed to match executor for artifact";
 
 /// One v2 verify item: a result, or the error text written instead.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,11 +39,12 @@ pub enum V2Outcome {
 
 /// The v2 outcome for a verdict: `subject` is the digested reference of the image
 /// (`registry/repository@sha256:…`), `succeeded` the policy decision, `reports` the verdict's
-/// v1 reports.
+/// reports.
 pub fn from_v1(subject: &str, succeeded: bool, reports: &[VerifierReport]) -> V2Outcome {
     let mut artifact_reports = Vec::new();
     for report in reports {
-        let (code, detail) = split_code(&report.error_reason);
+        let (text_code, detail) = split_code(&report.error_reason);
+        let code = report.cause.and_then(|c| c.code).or(text_code);
         if !report.is_success && code.is_some_and(aborts) {
             return V2Outcome::Error(format!("{AGGREGATE_PREFIX}{detail}"));
         }
@@ -58,7 +60,8 @@ pub fn from_v1(subject: &str, succeeded: bool, reports: &[VerifierReport]) -> V2
             result.description = description(&report.verifier_type);
             result.detail = report.extensions.clone();
         } else {
-            result.error_reason = v2_reason(detail);
+            let kind = report.cause.map(|c| c.kind);
+            result.error_reason = v2_reason(kind, detail);
         }
         artifact_reports.push(ArtifactReport {
             subject: subject.to_owned(),
@@ -73,18 +76,22 @@ pub fn from_v1(subject: &str, succeeded: bool, reports: &[VerifierReport]) -> V2
     })
 }
 
-/// The v2 error text for a key the engine could not decide at all.
-pub fn key_error(err: &KeyError) -> String {
+/// The v2 error text for a key that could not be decided at all.
+pub fn key_error(err: &Failure) -> String {
     match err.code {
-        RatifyCode::ExecutorFailure if err.detail.contains("timed out") => {
-            format!("{AGGREGATE_PREFIX}context deadline exceeded")
-        }
+        _ if err.kind == CauseKind::Timeout => deadline_error(),
         RatifyCode::ReferenceInvalid => format!("failed to parse reference: {}", err.detail),
-        RatifyCode::ConfigInvalid if err.detail.starts_with(crate::config::NO_EXECUTOR_PREFIX) => {
+        RatifyCode::ConfigInvalid if err.detail.starts_with(NO_EXECUTOR_PREFIX) => {
             err.detail.clone()
         }
         _ => format!("{AGGREGATE_PREFIX}{}", err.detail),
     }
+}
+
+/// The v2 error text for a key whose deadline passed (v2 runs each request under one
+/// context deadline).
+pub fn deadline_error() -> String {
+    format!("{AGGREGATE_PREFIX}context deadline exceeded")
 }
 
 fn nested(subject: &str, reports: &[VerifierReport]) -> Vec<ArtifactReport> {
@@ -111,33 +118,20 @@ fn description(kind: &str) -> String {
 }
 
 /// A failure reason in notation-go's words where imagegate words it differently.
-fn v2_reason(detail: &str) -> String {
-    if detail.contains("does not contain any trusted certificate") {
+fn v2_reason(kind: Option<CauseKind>, detail: &str) -> String {
+    if kind == Some(CauseKind::UntrustedSigner)
+        || detail.contains("does not contain any trusted certificate")
+    {
         return UNTRUSTED_SIGNER.to_owned();
     }
     detail.to_owned()
 }
 
-/// Every Ratify code the engine writes.
-const CODES: [RatifyCode; 11] = [
-    RatifyCode::AuthDenied,
-    RatifyCode::ConfigInvalid,
-    RatifyCode::ExecutorFailure,
-    RatifyCode::GetBlobContentFailure,
-    RatifyCode::GetReferrerManifestFailure,
-    RatifyCode::GetSubjectDescriptorFailure,
-    RatifyCode::ListReferrersFailure,
-    RatifyCode::ManifestInvalid,
-    RatifyCode::NoVerifierReport,
-    RatifyCode::ReferenceInvalid,
-    RatifyCode::VerifyReferenceFailure,
-];
-
 /// Splits `"<CODE>: <detail>"` into the Ratify code and the detail; text without a known code
 /// is all detail.
-pub(crate) fn split_code(reason: &str) -> (Option<RatifyCode>, &str) {
+pub fn split_code(reason: &str) -> (Option<RatifyCode>, &str) {
     if let Some((head, rest)) = reason.split_once(": ") {
-        if let Some(code) = CODES.iter().copied().find(|c| c.as_str() == head) {
+        if let Some(code) = RatifyCode::ALL.iter().copied().find(|c| c.as_str() == head) {
             return (Some(code), rest);
         }
     }
