@@ -102,7 +102,7 @@ async fn v1_config_and_converted_executor_give_the_same_verdicts() {
                 &r.verifier_reports,
             ) {
                 V2Outcome::Value(v) => v.render(),
-                V2Outcome::Error(e) => e,
+                V2Outcome::Error(e) => v2::key_error(&e),
             };
             assert_eq!(render(&a), render(&b), "{cert} {image}");
         }

@@ -34,7 +34,7 @@ fn verify_response(items: &[(String, V2Outcome)]) -> String {
         .iter()
         .map(|(k, o)| match o {
             V2Outcome::Value(v) => (k.clone(), Ok(v.render())),
-            V2Outcome::Error(e) => (k.clone(), Err(e.clone())),
+            V2Outcome::Error(e) => (k.clone(), Err(v2::key_error(e))),
         })
         .collect();
     let items: Vec<V2Item<'_>> = rendered
@@ -125,7 +125,7 @@ fn not_found_is_an_item_error() {
     );
     let items = vec![(
         "myacr.azurecr.io/app:missing".to_owned(),
-        V2Outcome::Error(v2::key_error(&err)),
+        V2Outcome::Error(err),
     )];
     assert_eq!(verify_response(&items), golden("not-found.json"));
 }
@@ -151,7 +151,7 @@ fn registry_errors_and_timeouts_are_item_errors_in_request_order() {
         (SUBJECT.to_owned(), v2::from_v1(SUBJECT, false, &[])),
         (
             "myacr.azurecr.io/app:slow".to_owned(),
-            V2Outcome::Error(v2::key_error(&timeout)),
+            V2Outcome::Error(timeout.clone()),
         ),
     ];
     assert_eq!(verify_response(&items), golden("error.json"));
@@ -164,9 +164,13 @@ fn a_failed_signature_fetch_aborts_the_key() {
     r.error_reason = "GET_BLOB_CONTENT_FAILURE: blob unknown".into();
     let mut ok = notation_report(SIG_B);
     ok.is_success = true;
+    let V2Outcome::Error(e) = v2::from_v1(SUBJECT, true, &[ok, r]) else {
+        panic!("a value")
+    };
+    assert_eq!(e.code, RatifyCode::GetBlobContentFailure);
     assert_eq!(
-        v2::from_v1(SUBJECT, true, &[ok, r]),
-        V2Outcome::Error("failed to generate and aggregate verifier reports: blob unknown".into())
+        v2::key_error(&e),
+        "failed to generate and aggregate verifier reports: blob unknown"
     );
 }
 
@@ -207,11 +211,13 @@ fn typed_causes_choose_the_wording() {
         RatifyCode::GetReferrerManifestFailure,
         CauseKind::RegistryStatus,
     ));
+    let V2Outcome::Error(e) = v2::from_v1(SUBJECT, false, &[r]) else {
+        panic!("a value")
+    };
+    assert_eq!(e.kind, CauseKind::RegistryStatus);
     assert_eq!(
-        v2::from_v1(SUBJECT, false, &[r]),
-        V2Outcome::Error(
-            "failed to generate and aggregate verifier reports: registry said no".into()
-        )
+        v2::key_error(&e),
+        "failed to generate and aggregate verifier reports: registry said no"
     );
 }
 

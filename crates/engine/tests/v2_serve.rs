@@ -145,9 +145,12 @@ async fn v1_and_v2_decide_the_same() {
                 match v1 {
                     Ok(r) => assert_eq!(Some(r.is_success), succeeded(&v2), "{cert} {key}"),
                     Err(err) => {
-                        let V2Outcome::Error(text) = &v2 else {
+                        let V2Outcome::Error(failure) = &v2 else {
                             panic!("{cert} {key}: v1 error {err} but v2 {v2:?}")
                         };
+                        // The same failure, in v2's words.
+                        assert_eq!(failure, &err);
+                        let text = imagegate_engine::v2::key_error(failure);
                         assert!(
                             text.starts_with("failed to generate and aggregate"),
                             "{text}"
@@ -174,14 +177,17 @@ async fn v1_and_v2_decide_the_same() {
         "cert-e2e.crt",
         Arc::new(Calls::default()),
     );
-    assert_eq!(
-        e.verify_v2(SplitKey {
+    let V2Outcome::Error(failure) = e
+        .verify_v2(SplitKey {
             namespace: None,
-            image: "nginx:1.25"
+            image: "nginx:1.25",
         })
-        .await,
-        V2Outcome::Error(
-            "failed to parse reference: invalid reference: missing registry or repository".into()
-        )
+        .await
+    else {
+        panic!("a value")
+    };
+    assert_eq!(
+        imagegate_engine::v2::key_error(&failure),
+        "failed to parse reference: invalid reference: missing registry or repository"
     );
 }

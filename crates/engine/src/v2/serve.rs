@@ -1,8 +1,8 @@
 //! The v2 answer for one key, from the same engine, caches and verdicts as v1's: a v1 and a
 //! v2 request for one image within the verdict TTL cost one verification.
 
-use imagegate_ratify::v2::{from_v1, key_error, V2Outcome};
-use imagegate_ratify::SplitKey;
+use imagegate_ratify::v2::{from_v1, V2Outcome};
+use imagegate_ratify::{CauseKind, Failure, RatifyCode, SplitKey};
 
 use crate::cache::Decision;
 use crate::engine::Engine;
@@ -15,17 +15,21 @@ impl Engine {
     /// through the tag cache the verification just filled, so no registry request is added.
     pub async fn verify_v2(&self, key: SplitKey<'_>) -> V2Outcome {
         if let Err(why) = check_v2_reference(key.image) {
-            return V2Outcome::Error(format!("failed to parse reference: {why}"));
+            return V2Outcome::Error(Failure::new(
+                RatifyCode::ReferenceInvalid,
+                CauseKind::ReferenceInvalid,
+                why,
+            ));
         }
         let decision = match self.decide(key).await {
             Ok(d) => d,
-            Err(e) => return V2Outcome::Error(key_error(&e)),
+            Err(e) => return V2Outcome::Error(e),
         };
         let subject = match digested(key.image) {
             Some(s) => s,
             None => match self.mutate(key).await {
                 Ok(s) => s,
-                Err(e) => return V2Outcome::Error(key_error(&e)),
+                Err(e) => return V2Outcome::Error(e),
             },
         };
         v2_of(&subject, &decision)
@@ -38,7 +42,7 @@ impl Engine {
         let subject = digested(key.image)?;
         match self.decide_now(key)? {
             Ok(decision) => Some(v2_of(&subject, &decision)),
-            Err(e) => Some(V2Outcome::Error(key_error(&e))),
+            Err(e) => Some(V2Outcome::Error(e)),
         }
     }
 }

@@ -28,13 +28,14 @@ pub const UNTRUSTED_SIGNER: &str = "signature is not produced by a trusted signe
 /// How v2 starts the error for an image no Executor scope covers.
 pub const NO_EXECUTOR_PREFIX: &str = "failed to match executor for artifact";
 
-/// One v2 verify item: a result, or the error text written instead.
+/// One v2 verify item: a result, or the failure whose v2 wording ([`key_error`]) is written
+/// as the item's `error` instead.
 #[derive(Debug, Clone, PartialEq)]
 pub enum V2Outcome {
     /// `value`.
     Value(V2Result),
     /// `error` (no `value`).
-    Error(String),
+    Error(Failure),
 }
 
 /// The v2 outcome for a verdict: `subject` is the digested reference of the image
@@ -45,8 +46,11 @@ pub fn from_v1(subject: &str, succeeded: bool, reports: &[VerifierReport]) -> V2
     for report in reports {
         let (text_code, detail) = split_code(&report.error_reason);
         let code = report.cause.and_then(|c| c.code).or(text_code);
-        if !report.is_success && code.is_some_and(aborts) {
-            return V2Outcome::Error(format!("{AGGREGATE_PREFIX}{detail}"));
+        if let (false, Some(code)) = (report.is_success, code) {
+            if aborts(code) {
+                let kind = report.cause.map_or(CauseKind::Internal, |c| c.kind);
+                return V2Outcome::Error(Failure::new(code, kind, detail));
+            }
         }
         if report.reference_digest.is_empty() {
             // Nothing was checked on this subject (no applicable referrer).
