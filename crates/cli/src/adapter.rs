@@ -14,6 +14,7 @@ use imagegate_engine::{Decision, Engine, KeyResult};
 use imagegate_provider::{
     KeyContext, KeyHandler, KeyOutcome, Metrics, RenderedJson, RequestKey, VerifierRun,
 };
+use imagegate_ratify::v2::V2Outcome;
 use imagegate_ratify::SplitKey;
 
 /// [`KeyHandler`] for an [`Engine`].
@@ -91,6 +92,18 @@ impl KeyHandler for EngineHandler {
         ))
     }
 
+    /// Ratify v2: the same verdict as [`KeyHandler::verify`] (one verification whatever the
+    /// protocol), rendered as v2's result.
+    fn verify_v2(&self, key: RequestKey, _ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {
+        let engine = self.0.clone();
+        Box::pin(async move { v2_outcome(engine.verify_v2(split(&key)).await) })
+    }
+
+    /// A cached verdict for a digest key answers at once.
+    fn verify_v2_ready(&self, key: &RequestKey) -> Option<KeyOutcome> {
+        self.0.verify_v2_now(split(key)).map(v2_outcome)
+    }
+
     fn mutate(&self, key: RequestKey, _ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {
         let engine = self.0.clone();
         Box::pin(async move {
@@ -110,5 +123,12 @@ fn outcome(result: KeyResult<RenderedJson>) -> KeyOutcome {
     match result {
         Ok(rendered) => KeyOutcome::Rendered(rendered),
         Err(e) => KeyOutcome::Error(e),
+    }
+}
+
+fn v2_outcome(outcome: V2Outcome) -> KeyOutcome {
+    match outcome {
+        V2Outcome::Value(v) => KeyOutcome::Rendered(RenderedJson::from_rendered(v.render())),
+        V2Outcome::Error(e) => KeyOutcome::Error(e),
     }
 }

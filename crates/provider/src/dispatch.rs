@@ -32,6 +32,10 @@ pub(crate) enum Operation {
     Verify,
     /// `POST /ratify/gatekeeper/v1/mutate`.
     Mutate,
+    /// `POST /ratify/gatekeeper/v2/verify`.
+    VerifyV2,
+    /// `POST /ratify/gatekeeper/v2/mutate`.
+    MutateV2,
 }
 
 /// Runs keys through the [`KeyHandler`].
@@ -48,7 +52,17 @@ pub(crate) struct Dispatcher {
 impl Operation {
     /// Ratify sets `idempotent` on mutate only.
     pub(crate) fn idempotent(self) -> bool {
-        matches!(self, Self::Mutate)
+        matches!(self, Self::Mutate | Self::MutateV2)
+    }
+
+    /// Whether the request came to a Ratify v2 path.
+    pub(crate) fn is_v2(self) -> bool {
+        matches!(self, Self::VerifyV2 | Self::MutateV2)
+    }
+
+    /// Whether the request verifies (else it mutates).
+    pub(crate) fn verifies(self) -> bool {
+        matches!(self, Self::Verify | Self::VerifyV2)
     }
 
     /// The name used in logs.
@@ -56,6 +70,8 @@ impl Operation {
         match self {
             Self::Verify => "verify",
             Self::Mutate => "mutate",
+            Self::VerifyV2 => "verify_v2",
+            Self::MutateV2 => "mutate_v2",
         }
     }
 }
@@ -81,9 +97,10 @@ impl Dispatcher {
 
     /// The deadline of every key of an `op` request.
     pub(crate) fn deadline(&self, op: Operation) -> Duration {
-        match op {
-            Operation::Verify => self.deadlines.verify,
-            Operation::Mutate => self.deadlines.mutate,
+        if op.verifies() {
+            self.deadlines.verify
+        } else {
+            self.deadlines.mutate
         }
     }
 
@@ -129,11 +146,13 @@ impl Dispatcher {
 
     /// The handler's immediate answer, if it has one; a panic becomes the key's error.
     fn ready(&self, op: Operation, key: &RequestKey, trace_id: &str) -> Option<KeyOutcome> {
-        if op != Operation::Verify {
-            return None;
-        }
         let handler = &self.handler;
-        std::panic::catch_unwind(AssertUnwindSafe(|| handler.verify_ready(key, trace_id)))
+        let ready = || match op {
+            Operation::Verify => handler.verify_ready(key, trace_id),
+            Operation::VerifyV2 => handler.verify_v2_ready(key),
+            Operation::Mutate | Operation::MutateV2 => None,
+        };
+        std::panic::catch_unwind(AssertUnwindSafe(ready))
             .unwrap_or_else(|_| Some(executor_failure("the key handler panicked")))
     }
 
@@ -152,7 +171,8 @@ impl Dispatcher {
             };
             let future = match slot.op {
                 Operation::Verify => self.handler.verify(key, ctx),
-                Operation::Mutate => self.handler.mutate(key, ctx),
+                Operation::VerifyV2 => self.handler.verify_v2(key, ctx),
+                Operation::Mutate | Operation::MutateV2 => self.handler.mutate(key, ctx),
             };
             // The handler is only called here; its future is not touched after a panic.
             AssertUnwindSafe(future)
@@ -209,7 +229,7 @@ fn answer(op: Operation, raw_key: String, settled: Settled) -> Answer {
     };
     // A failed mutation answers with its key as the value.
     let value = match (op, &error) {
-        (Operation::Mutate, Some(_)) => Some(AnswerValue::EchoKey),
+        (Operation::Mutate | Operation::MutateV2, Some(_)) => Some(AnswerValue::EchoKey),
         _ => value,
     };
     Answer {

@@ -89,6 +89,7 @@ mod subject_series;
 mod tls;
 mod trace;
 pub mod wire;
+mod wire_v2;
 
 pub use crate::config::{
     Concurrency, ConfigError, Deadlines, Limits, ServerConfig, TlsFiles, Transport, CERT_FILE_NAME,
@@ -101,7 +102,7 @@ pub use crate::logging::{init_logging, LogFormat, LoggingError};
 pub use crate::metrics::{
     Metrics, MetricsError, VerifierRun, DEFAULT_MAX_SUBJECT_SERIES, METRICS_CONTENT_TYPE,
 };
-pub use crate::routes::{MUTATE_PATH, VERIFY_PATH};
+pub use crate::routes::{MUTATE_PATH, V2_MUTATE_PATH, V2_VERIFY_PATH, VERIFY_PATH};
 #[doc(hidden)]
 pub use crate::scan::scanner_agrees_with_serde;
 pub use crate::server::{run, BoundAddrs, Server};
