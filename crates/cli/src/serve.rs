@@ -19,7 +19,8 @@ pub(crate) struct Args {
     /// Ratify-format config.json (stores, policy, verifiers, executor); hot-reloaded on change.
     #[arg(long, short = 'c', value_name = "FILE", env = "RATIFY_CONFIG")]
     config: PathBuf,
-    /// Directory of Ratify CRD YAML files (Verifier, Store, Policy, KeyManagementProvider).
+    /// Directory of Ratify CRD YAML files: v1 kinds (Verifier, Store, Policy,
+    /// KeyManagementProvider) and v2 Executor / NamespacedExecutor.
     #[arg(long, value_name = "DIR")]
     crd_dir: Option<PathBuf>,
     /// Directory holding tls.crt and tls.key for the provider listener (hot-reloaded).
