@@ -241,6 +241,22 @@ impl GatekeeperInABox {
         )?)
     }
 
+    /// Gatekeeper's client for another endpoint of the same provider process (same listener
+    /// and mTLS), e.g. Ratify v2's `/ratify/gatekeeper/v2/verify`.
+    pub fn gatekeeper_transport_at(&self, path: &str) -> Result<HttpsProvider, BoxError> {
+        let url = self.provider.as_ref().ok_or(BoxError::NoProvider)?.url();
+        let url = match url.find("/ratify/") {
+            Some(i) => format!("{}{path}", &url[..i]),
+            None => url,
+        };
+        Ok(HttpsProvider::new(
+            &url,
+            &self.mtls.server_ca_pem,
+            Some(&self.mtls.client_identity_pem()),
+            PROVIDER_TIMEOUT,
+        )?)
+    }
+
     /// Runs `imagegate verify <image> --config <config>`.
     pub fn verify_cli(&self, image: &str) -> Result<Output, BoxError> {
         let config = self.config.as_ref().ok_or(BoxError::NoProvider)?;

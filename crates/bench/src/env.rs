@@ -77,9 +77,14 @@ impl Env {
 
     /// A load-driver target for `POST /ratify/gatekeeper/v1/verify` at `addr`.
     pub fn target(&self, addr: SocketAddr) -> Result<Target, BenchError> {
+        self.target_at(addr, VERIFY_PATH)
+    }
+
+    /// A load-driver target for `POST path` at `addr` (e.g. the Ratify v2 verify path).
+    pub fn target_at(&self, addr: SocketAddr, path: &str) -> Result<Target, BenchError> {
         Ok(Target {
             addr,
-            path: VERIFY_PATH.to_owned(),
+            path: path.to_owned(),
             tls: self.tls.client_config()?,
         })
     }

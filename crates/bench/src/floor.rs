@@ -33,6 +33,16 @@ impl FloorServer {
         workers: usize,
         response: Bytes,
     ) -> Result<Self, BenchError> {
+        Self::start_at(tls, workers, response, VERIFY_PATH)
+    }
+
+    /// Like [`FloorServer::start`], answering on `path` (e.g. the Ratify v2 verify path).
+    pub fn start_at(
+        tls: rustls::ServerConfig,
+        workers: usize,
+        response: Bytes,
+        path: &'static str,
+    ) -> Result<Self, BenchError> {
         let listener = TcpListener::bind("127.0.0.1:0")
             .map_err(|e| BenchError::io("binding the floor server", "127.0.0.1:0", e))?;
         let addr = listener
@@ -41,7 +51,7 @@ impl FloorServer {
         let server = HttpServer::new(move || {
             let response = response.clone();
             App::new().route(
-                VERIFY_PATH,
+                path,
                 web::post().to(move |_body: Bytes| {
                     let response = response.clone();
                     async move {

@@ -9,6 +9,15 @@ use imagegate_bench::report::Section;
 use imagegate_bench::scenario::{burst, cold, memory, stampede, warm};
 use imagegate_bench::BenchError;
 
+/// The external-data protocol measured by the warm benchmark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Protocol {
+    /// `POST /ratify/gatekeeper/v1/verify`.
+    V1,
+    /// `POST /ratify/gatekeeper/v2/verify`.
+    V2,
+}
+
 /// The benchmarks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Which {
@@ -58,6 +67,10 @@ struct Args {
     /// Also write the tables to this file.
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// The protocol the warm benchmark measures: Ratify v1's verify path or v2's
+    /// (`/ratify/gatekeeper/v2/verify`; the floor then answers there too).
+    #[arg(long, value_enum, default_value_t = Protocol::V1)]
+    protocol: Protocol,
     /// Exit with 1 when a goal is not met.
     #[arg(long)]
     strict: bool,
@@ -133,6 +146,10 @@ async fn run(args: &Args) -> Result<Vec<Section>, BenchError> {
                     duration: Duration::from_secs_f64(args.duration),
                     rounds: args.rounds as usize,
                     workers,
+                    verify_path: match args.protocol {
+                        Protocol::V1 => imagegate_provider::VERIFY_PATH,
+                        Protocol::V2 => imagegate_provider::V2_VERIFY_PATH,
+                    },
                 })
                 .await?
             }

@@ -18,6 +18,7 @@ use imagegate_provider::{
     Deadlines, KeyContext, KeyHandler, KeyOutcome, Metrics, RenderedJson, RequestKey,
 };
 use imagegate_kube::Gate;
+use imagegate_ratify::v2::V2Outcome;
 use imagegate_ratify::{CauseKind, Failure, RatifyCode, SplitKey, VerifierRun};
 
 /// [`KeyHandler`] for an [`Engine`].
@@ -88,6 +89,18 @@ impl KeyHandler for EngineHandler {
         ))
     }
 
+    /// Ratify v2: the same verdict as [`KeyHandler::verify`] (one verification whatever the
+    /// protocol), rendered as v2's result.
+    fn verify_v2(&self, key: RequestKey, _ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {
+        let engine = self.0.clone();
+        Box::pin(async move { v2_outcome(engine.verify_v2(split(&key)).await) })
+    }
+
+    /// A cached verdict for a digest key answers at once.
+    fn verify_v2_ready(&self, key: &RequestKey) -> Option<KeyOutcome> {
+        self.0.verify_v2_now(split(key)).map(v2_outcome)
+    }
+
     fn mutate(&self, key: RequestKey, _ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {
         let engine = self.0.clone();
         Box::pin(async move {
@@ -154,6 +167,20 @@ impl KeyHandler for GatedHandler {
         }
     }
 
+    fn verify_v2(&self, key: RequestKey, ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {
+        match self.engine() {
+            Some(handler) => handler.verify_v2(key, ctx),
+            None => Box::pin(async { not_loaded() }),
+        }
+    }
+
+    fn verify_v2_ready(&self, key: &RequestKey) -> Option<KeyOutcome> {
+        match self.engine() {
+            Some(handler) => handler.verify_v2_ready(key),
+            None => Some(not_loaded()),
+        }
+    }
+
     fn mutate(&self, key: RequestKey, ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {
         match self.engine() {
             Some(handler) => handler.mutate(key, ctx),
@@ -167,5 +194,12 @@ impl KeyHandler for GatedHandler {
 
     fn deadlines(&self) -> Option<Deadlines> {
         self.engine().and_then(|handler| handler.deadlines())
+    }
+}
+
+fn v2_outcome(outcome: V2Outcome) -> KeyOutcome {
+    match outcome {
+        V2Outcome::Value(v) => KeyOutcome::Rendered(RenderedJson::from_rendered(v.render())),
+        V2Outcome::Error(e) => KeyOutcome::Error(e),
     }
 }

@@ -5,6 +5,7 @@
 
 mod azure;
 mod clock;
+mod convert;
 mod discover;
 mod exit;
 mod registry_args;
@@ -40,6 +41,8 @@ enum Command {
     Resolve(resolve::Args),
     /// List an image's referrers (signatures, SBOMs, …) and theirs, as a tree or JSON.
     Discover(discover::Args),
+    /// Convert a Ratify v1 config.json into the equivalent Ratify v2 Executor YAML.
+    Convert(convert::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -62,6 +65,7 @@ fn main() -> std::process::ExitCode {
         Command::Sign(args) => sign::run(&args),
         Command::Resolve(args) => resolve::run(&args),
         Command::Discover(args) => discover::run(&args),
+        Command::Convert(args) => convert::run(&args),
     };
     match outcome {
         Ok(exit) => exit.into(),

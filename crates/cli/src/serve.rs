@@ -27,7 +27,8 @@ pub(crate) struct Args {
     /// account); the default in a pod (KUBERNETES_SERVICE_HOST set) without --config/--crd-dir.
     #[arg(long, conflicts_with = "crd_dir")]
     kubernetes: bool,
-    /// Directory of Ratify CRD YAML files (Verifier, Store, Policy, KeyManagementProvider).
+    /// Directory of Ratify CRD YAML files: v1 kinds (Verifier, Store, Policy,
+    /// KeyManagementProvider) and v2 Executor / NamespacedExecutor.
     #[arg(long, value_name = "DIR")]
     crd_dir: Option<PathBuf>,
     /// Directory holding tls.crt and tls.key for the provider listener (hot-reloaded).

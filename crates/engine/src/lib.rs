@@ -35,6 +35,7 @@ pub mod registry;
 mod reload;
 pub mod report;
 pub mod revocation;
+pub mod v2;
 pub mod verifier;
 
 pub use cache::Decision;

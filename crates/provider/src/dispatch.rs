@@ -39,6 +39,10 @@ pub(crate) enum Endpoint {
     Verify,
     /// `POST /ratify/gatekeeper/v1/mutate`.
     Mutate,
+    /// `POST /ratify/gatekeeper/v2/verify`.
+    VerifyV2,
+    /// `POST /ratify/gatekeeper/v2/mutate`.
+    MutateV2,
 }
 
 /// Runs keys through the [`KeyHandler`].
@@ -53,7 +57,17 @@ pub(crate) struct Dispatcher {
 impl Endpoint {
     /// Ratify sets `idempotent` on mutate only.
     pub(crate) fn idempotent(self) -> bool {
-        matches!(self, Self::Mutate)
+        matches!(self, Self::Mutate | Self::MutateV2)
+    }
+
+    /// Whether the request came to a Ratify v2 path.
+    pub(crate) fn is_v2(self) -> bool {
+        matches!(self, Self::VerifyV2 | Self::MutateV2)
+    }
+
+    /// Whether the request verifies (else it mutates).
+    pub(crate) fn verifies(self) -> bool {
+        matches!(self, Self::Verify | Self::VerifyV2)
     }
 
     /// The name used in logs.
@@ -61,6 +75,8 @@ impl Endpoint {
         match self {
             Self::Verify => "verify",
             Self::Mutate => "mutate",
+            Self::VerifyV2 => "verify_v2",
+            Self::MutateV2 => "mutate_v2",
         }
     }
 }
@@ -86,10 +102,7 @@ impl Dispatcher {
     /// key with a timeout; the server's is kept then.
     pub(crate) fn deadline(&self, op: Endpoint) -> Duration {
         let deadlines = self.handler.deadlines().unwrap_or(self.deadlines);
-        let pick = |d: Deadlines| match op {
-            Endpoint::Verify => d.verify,
-            Endpoint::Mutate => d.mutate,
-        };
+        let pick = |d: Deadlines| if op.verifies() { d.verify } else { d.mutate };
         let deadline = pick(deadlines);
         if deadline.is_zero() {
             pick(self.deadlines)
@@ -138,11 +151,13 @@ impl Dispatcher {
 
     /// The handler's immediate answer, if it has one; a panic becomes the key's error.
     fn ready(&self, op: Endpoint, key: &RequestKey, trace_id: &str) -> Option<KeyOutcome> {
-        if op != Endpoint::Verify {
-            return None;
-        }
         let handler = &self.handler;
-        std::panic::catch_unwind(AssertUnwindSafe(|| handler.verify_ready(key, trace_id)))
+        let ready = || match op {
+            Endpoint::Verify => handler.verify_ready(key, trace_id),
+            Endpoint::VerifyV2 => handler.verify_v2_ready(key),
+            Endpoint::Mutate | Endpoint::MutateV2 => None,
+        };
+        std::panic::catch_unwind(AssertUnwindSafe(ready))
             .unwrap_or_else(|_| Some(executor_failure("the key handler panicked")))
     }
 
@@ -154,7 +169,8 @@ impl Dispatcher {
         let work = async {
             let future = match slot.op {
                 Endpoint::Verify => self.handler.verify(key, ctx),
-                Endpoint::Mutate => self.handler.mutate(key, ctx),
+                Endpoint::VerifyV2 => self.handler.verify_v2(key, ctx),
+                Endpoint::Mutate | Endpoint::MutateV2 => self.handler.mutate(key, ctx),
             };
             // The handler is only called here; its future is not touched after a panic.
             AssertUnwindSafe(future)
@@ -210,7 +226,7 @@ fn answer(op: Endpoint, raw_key: String, settled: Settled) -> Answer {
     };
     // A failed mutation answers with its key as the value.
     let value = match (op, &error) {
-        (Endpoint::Mutate, Some(_)) => Some(AnswerValue::EchoKey),
+        (Endpoint::Mutate | Endpoint::MutateV2, Some(_)) => Some(AnswerValue::EchoKey),
         _ => value,
     };
     Answer {

@@ -52,6 +52,26 @@ pub trait KeyHandler: Send + Sync + 'static {
         None
     }
 
+    /// Verifies one key for `POST /ratify/gatekeeper/v2/verify`: the value is Ratify v2's
+    /// result (`{"succeeded":…,"artifactReports":…}`); an error outcome is worded as v2 words
+    /// it (`imagegate_ratify::v2::key_error`). The default serves no v2.
+    fn verify_v2(&self, key: RequestKey, ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {
+        let _ = (key, ctx);
+        Box::pin(async {
+            KeyOutcome::Error(Failure::new(
+                imagegate_ratify::RatifyCode::ConfigInvalid,
+                imagegate_ratify::CauseKind::Config,
+                "no valid executor configured",
+            ))
+        })
+    }
+
+    /// [`KeyHandler::verify_ready`] for [`KeyHandler::verify_v2`]. The default knows nothing.
+    fn verify_v2_ready(&self, key: &RequestKey) -> Option<KeyOutcome> {
+        let _ = key;
+        None
+    }
+
     /// Resolves one key to `repo@digest` for `POST /ratify/gatekeeper/v1/mutate`.
     ///
     /// On an error outcome the provider echoes the key as the item's `value`, as Ratify does.

@@ -91,6 +91,7 @@ mod subject_series;
 mod tls;
 mod trace;
 pub mod wire;
+mod wire_v2;
 
 pub use crate::config::{
     ConfigError, Deadlines, RequestLimits, ServerConfig, TlsFiles, Transport,
@@ -104,7 +105,7 @@ pub use crate::metrics::{
     Metrics, MetricsError, VerifierRun, DEFAULT_MAX_SUBJECT_SERIES, DEFAULT_MAX_VERIFIER_SERIES,
     METRICS_CONTENT_TYPE,
 };
-pub use crate::routes::{MUTATE_PATH, VERIFY_PATH};
+pub use crate::routes::{MUTATE_PATH, V2_MUTATE_PATH, V2_VERIFY_PATH, VERIFY_PATH};
 #[doc(hidden)]
 pub use crate::scan::scanner_agrees_with_serde;
 pub use crate::server::{run, BoundAddrs, Server};

@@ -147,6 +147,17 @@ impl RequestError {
     /// The connection is closed afterwards. `unread` is the request body as far as it was
     /// read; holding it until the response is sent makes the server close the connection
     /// (after a short bounded linger) instead of draining the rest of a huge chunked body.
+    /// Ratify v2's answer to a request it cannot read or parse: HTTP 200 with an empty body
+    /// (its handler returns before writing). The connection is closed as after any refusal.
+    pub(crate) fn response_v2(unread: Payload) -> HttpResponse {
+        let mut builder = HttpResponse::Ok();
+        builder.force_close();
+        builder.body(HoldingBody {
+            json: None,
+            _unread: unread,
+        })
+    }
+
     pub(crate) fn response(&self, idempotent: bool, unread: Payload) -> HttpResponse {
         let mut builder = HttpResponse::build(self.status());
         if matches!(self, Self::MethodNotAllowed { .. }) {

@@ -11,6 +11,7 @@
 //!   rendering of Ratify's `"<CODE>: <detail>"` wire text;
 //! * request keys, `[namespace]image` ([`RequestKey`], [`split`]);
 //! * one verifier run as `ratify_verifier_duration` labels it ([`VerifierRun`]);
+//! * Ratify v2's result, failure wording and envelope ([`v2`]);
 //! * Go's duration text ([`go_duration`]) and timestamp text ([`rfc3339_nano`]) that Ratify's
 //!   messages use.
 #![deny(missing_docs)]
@@ -22,6 +23,7 @@ mod json;
 mod key;
 mod result;
 mod run;
+pub mod v2;
 
 pub use crate::code::{Cause, CauseKind, Failure, RatifyCode};
 pub use crate::duration::go_duration;

@@ -26,6 +26,9 @@ pub struct WarmOptions {
     pub rounds: usize,
     /// HTTP worker threads of both servers.
     pub workers: usize,
+    /// The verify path measured (and served by the floor): Ratify v1's by default, or
+    /// `/ratify/gatekeeper/v2/verify` for the v2 endpoint.
+    pub verify_path: &'static str,
 }
 
 /// The p99 goal at half load, microseconds.
@@ -43,7 +46,7 @@ pub async fn run(opts: &WarmOptions) -> Result<Section, BenchError> {
         .first()
         .ok_or_else(|| BenchError::setup("the warm image", "nothing was pushed"))?;
     let (server, engine) = env.start_subject(opts.workers).await?;
-    let subject = env.target(server.addrs().provider)?;
+    let subject = env.target_at(server.addrs().provider, opts.verify_path)?;
     let body = driver::provider_request(std::slice::from_ref(&image.key));
 
     // The first request verifies and caches; its answer becomes the floor's constant.
@@ -51,8 +54,13 @@ pub async fn run(opts: &WarmOptions) -> Result<Section, BenchError> {
     let (status, answer) = conn.post(body.clone()).await?;
     check_verified(status, &answer)?;
     drop(conn);
-    let floor = FloorServer::start(env.tls.floor_server_config()?, opts.workers, answer)?;
-    let floor_target = env.target(floor.addr)?;
+    let floor = FloorServer::start_at(
+        env.tls.floor_server_config()?,
+        opts.workers,
+        answer,
+        opts.verify_path,
+    )?;
+    let floor_target = env.target_at(floor.addr, opts.verify_path)?;
 
     // Warm both up (connections, allocators, CPU caches); not measured.
     let warmup = Duration::from_millis(500);
@@ -302,9 +310,12 @@ pub(crate) fn check_verified(status: u16, answer: &[u8]) -> Result<(), BenchErro
     let v: serde_json::Value = serde_json::from_slice(answer)
         .map_err(|e| BenchError::unexpected("the provider", format!("{e}: {text}")))?;
     let ok = status == 200
-        && v["response"]["items"]
-            .as_array()
-            .is_some_and(|items| items.iter().all(|i| i["value"]["isSuccess"] == true))
+        && v["response"]["items"].as_array().is_some_and(|items| {
+            // Ratify v1's `isSuccess`, or v2's `succeeded`.
+            items
+                .iter()
+                .all(|i| i["value"]["isSuccess"] == true || i["value"]["succeeded"] == true)
+        })
         && v["response"]["items"]
             .as_array()
             .is_some_and(|i| !i.is_empty());
@@ -315,5 +326,22 @@ pub(crate) fn check_verified(status: u16, answer: &[u8]) -> Result<(), BenchErro
             "the provider",
             format!("HTTP {status}, not every key verified: {text}"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_verified;
+
+    #[test]
+    fn verified_answers_of_both_protocols_are_recognised() {
+        let v1 = br#"{"response":{"items":[{"key":"a","value":{"isSuccess":true}}]}}"#;
+        let v2 = br#"{"response":{"items":[{"key":"a","value":{"succeeded":true,"artifactReports":null}}]}}"#;
+        let denied = br#"{"response":{"items":[{"key":"a","value":{"succeeded":false}}]}}"#;
+        assert!(check_verified(200, v1).is_ok());
+        assert!(check_verified(200, v2).is_ok());
+        assert!(check_verified(200, denied).is_err());
+        assert!(check_verified(500, v2).is_err());
+        assert!(check_verified(200, br#"{"response":{"items":[]}}"#).is_err());
     }
 }

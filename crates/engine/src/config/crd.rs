@@ -137,10 +137,16 @@ fn parse_file(file: &Path, bytes: &[u8], out: &mut Vec<Object>) -> Result<(), Co
                 format!("{api:?} is not {GROUP}/v1beta1"),
             ));
         };
-        if group != GROUP {
+        if group == super::executor_v2::GROUP && version != super::executor_v2::VERSION {
+            return Err(ConfigError::invalid(
+                format!("{at}.apiVersion"),
+                format!("version {version:?} is not supported; use {group}/v2alpha1"),
+            ));
+        }
+        if group != GROUP && group != super::executor_v2::GROUP {
             continue; // other objects (Secrets, Providers...) may share the directory
         }
-        if version != "v1beta1" {
+        if group == GROUP && version != "v1beta1" {
             return Err(ConfigError::invalid(
                 format!("{at}.apiVersion"),
                 format!("version {version:?} is not supported; use {GROUP}/v1beta1"),
@@ -224,6 +230,7 @@ pub(crate) fn build_each(objects: &[Object], base: &Path) -> (CrdSet, Vec<(usize
             Err(e) => errors.push((i, e)),
         }
     }
+    let mut owners = super::executor_v2::Owners::default();
     let mut set = CrdSet {
         cluster: Components::default(),
         namespaced: BTreeMap::new(),
@@ -233,7 +240,7 @@ pub(crate) fn build_each(objects: &[Object], base: &Path) -> (CrdSet, Vec<(usize
         if errors.iter().any(|(j, _)| *j == i) {
             continue;
         }
-        if let Err(e) = build_one(o, &mut set, base, &kmps, &watch) {
+        if let Err(e) = build_one(o, &mut set, base, &kmps, &watch, &mut owners) {
             errors.push((i, e));
         }
     }
@@ -247,6 +254,7 @@ fn build_one(
     base: &Path,
     kmps: &Kmps,
     watch: &WatchRecorder,
+    owners: &mut super::executor_v2::Owners,
 ) -> Result<(), ConfigError> {
     let (kind, namespaced) = base_kind(&o.kind);
     scope_key(o, namespaced)?;
@@ -266,8 +274,10 @@ fn build_one(
         None => &mut set.cluster,
     };
     let params = format!("{} spec.parameters", o.origin);
+    owners.claim(ns.as_deref(), kind, &o.origin)?;
     match kind {
         "KeyManagementProvider" => {}
+        "Executor" => *target = super::executor_v2::compile(&o.spec, &o.origin, &ctx)?,
         "Verifier" => {
             let mut map = parameters(o)?;
             let spec_type = opt_str(&o.spec, "type", &o.origin)?
@@ -316,7 +326,8 @@ fn build_one(
                 format!("{} kind", o.origin),
                 format!(
                     "{other:?} is not supported; use Verifier, Store, Policy or \
-                     KeyManagementProvider (or their Namespaced kinds)"
+                     KeyManagementProvider (or their Namespaced kinds), or v2's Executor or \
+                     NamespacedExecutor"
                 ),
             ))
         }

@@ -19,6 +19,7 @@ pub mod azure;
 pub mod budget;
 mod crd;
 mod error;
+mod executor_v2;
 mod json;
 mod objects;
 mod plugins;
@@ -39,6 +40,7 @@ use crate::policy::ConfigPolicy;
 
 pub use error::ConfigError;
 pub use objects::{CrdObject, ObjectsBuild};
+pub use executor_v2::{scope_matches, NO_EXECUTOR_PREFIX};
 pub use settings::{CacheSettings, ConcurrencySettings, RegistrySettings, Settings};
 pub use verifiers::{ArtifactTypes, VerifierSpec};
 pub use watched::WatchedFiles;
@@ -73,6 +75,9 @@ pub struct Components {
     pub policy: Option<PolicySpec>,
     /// Verifiers, in configuration order (the first match wins per referrer).
     pub verifiers: Vec<VerifierSpec>,
+    /// A v2 Executor's scopes: the images these components serve ([`scope_matches`]);
+    /// empty (v1 configuration) serves every image.
+    pub scopes: Vec<String>,
 }
 
 /// The components that apply to a request from one namespace.
@@ -180,6 +185,7 @@ impl EngineConfig {
             if !crds.cluster.verifiers.is_empty() {
                 cluster.verifiers = crds.cluster.verifiers;
             }
+            cluster.scopes = crds.cluster.scopes;
             namespaced = crds.namespaced;
         }
         validate_cluster(&cluster, crd_dir.is_some())?;

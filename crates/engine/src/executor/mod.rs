@@ -133,6 +133,7 @@ async fn decide(
     let reference = parse(image)?;
     let resolved = state.config.resolve(namespace);
     check_components(&resolved)?;
+    state.config.check_scope(namespace, image, &reference)?;
     let access = state.access(namespace);
     let subject = subject(shared, &access, reference).await?;
     log.digest = Some(subject.digest.clone());

@@ -15,7 +15,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
-use super::{MUTATE_PATH, VERIFY_PATH};
+use super::{MUTATE_PATH, V2_MUTATE_PATH, V2_VERIFY_PATH, VERIFY_PATH};
 use crate::body::{check_content_type, parse_request, read_bounded};
 use crate::config::RequestLimits;
 use crate::dispatch::{Dispatcher, Endpoint};
@@ -53,6 +53,8 @@ async fn route(state: &ProviderState, req: ServiceRequest) -> ServiceResponse {
     let op = match req.match_info().as_str() {
         VERIFY_PATH => Some(Endpoint::Verify),
         MUTATE_PATH => Some(Endpoint::Mutate),
+        V2_VERIFY_PATH => Some(Endpoint::VerifyV2),
+        path if path.starts_with(V2_MUTATE_PATH) => Some(Endpoint::MutateV2),
         _ => None,
     };
     let (req, payload) = req.into_parts();
@@ -93,9 +95,10 @@ async fn serve(
     async move {
         let result = items(op, req, &mut payload, state, &trace_id, arrived).await;
         let elapsed = arrived.elapsed();
-        match op {
-            Endpoint::Verify => state.metrics.observe_verification_request(elapsed),
-            Endpoint::Mutate => state.metrics.observe_mutation_request(elapsed),
+        if op.verifies() {
+            state.metrics.observe_verification_request(elapsed);
+        } else {
+            state.metrics.observe_mutation_request(elapsed);
         }
         match result {
             Ok(answers) => {
@@ -106,9 +109,20 @@ async fn serve(
                     elapsed_ms = elapsed.as_millis() as u64,
                     "request served"
                 );
+                let body = if op.is_v2() {
+                    crate::wire_v2::render_items_v2(&answers, op.idempotent())
+                } else {
+                    render_items(&answers, op.idempotent())
+                };
                 HttpResponse::Ok()
                     .content_type(ContentType::json())
-                    .body(render_items(&answers, op.idempotent()))
+                    .body(body)
+            }
+            Err(err) if op.is_v2() => {
+                // Ratify v2 answers a request it cannot read with HTTP 200 and no body.
+                tracing::warn!(code = err.code(), error = %err, "request refused");
+                state.metrics.inc_system_error(err.code(), "");
+                RequestError::response_v2(payload)
             }
             Err(err) => refuse(op, state, &err, payload),
         }

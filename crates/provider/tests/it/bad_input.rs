@@ -159,13 +159,13 @@ async fn wrong_method_and_unknown_path_are_refused() {
     let (status, _, reply) = send(
         &h,
         "POST",
-        "/ratify/gatekeeper/v2/verify",
+        "/ratify/gatekeeper/v3/verify",
         Some("application/json"),
         b"{}".to_vec(),
     )
     .await;
     assert_eq!(status, 404);
-    assert!(system_error(&reply, false).contains("no endpoint at /ratify/gatekeeper/v2/verify"));
+    assert!(system_error(&reply, false).contains("no endpoint at /ratify/gatekeeper/v3/verify"));
 }
 
 /// What happened to a 50 MiB upload.
