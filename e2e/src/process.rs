@@ -115,7 +115,15 @@ impl ProviderProcess {
         extra_args: &[&str],
         env: &[(&str, &Path)],
     ) -> Result<Self, ProcessError> {
-        Self::start_full(bin, config, tls, dir, &LogSettings::default(), extra_args, env)
+        Self::start_full(
+            bin,
+            config,
+            tls,
+            dir,
+            &LogSettings::default(),
+            extra_args,
+            env,
+        )
     }
 
     /// [`ProviderProcess::start`] with every option.

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use imagegate_engine::metrics::MetricsSink;
 use imagegate_engine::{Decision, Engine, KeyResult};
+use imagegate_kube::Gate;
 use imagegate_provider::{
     Deadlines, KeyContext, KeyHandler, KeyOutcome, Metrics, RenderedJson, RequestKey,
 };
-use imagegate_kube::Gate;
 use imagegate_ratify::v2::V2Outcome;
 use imagegate_ratify::{CauseKind, Failure, RatifyCode, SplitKey, VerifierRun};
 

@@ -94,9 +94,9 @@ pub mod wire;
 mod wire_v2;
 
 pub use crate::config::{
-    ConfigError, Deadlines, RequestLimits, ServerConfig, TlsFiles, Transport,
-    CERT_FILE_NAME, DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT, DEFAULT_PROVIDER_PORT,
-    DEFAULT_TRACE_ID_HEADER, KEY_FILE_NAME,
+    ConfigError, Deadlines, RequestLimits, ServerConfig, TlsFiles, Transport, CERT_FILE_NAME,
+    DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT, DEFAULT_PROVIDER_PORT, DEFAULT_TRACE_ID_HEADER,
+    KEY_FILE_NAME,
 };
 pub use crate::error::ProviderError;
 pub use crate::handler::{KeyContext, KeyHandler, KeyOutcome};

@@ -10,8 +10,8 @@ use imagegate_kube::{Gate, SourceOptions};
 use imagegate_provider::{run, shutdown_signal, Metrics, ServerConfig, Transport};
 
 use super::Args;
-use imagegate_cli::adapter::{GatedHandler, PrometheusSink};
 use crate::exit::Exit;
+use imagegate_cli::adapter::{GatedHandler, PrometheusSink};
 
 /// Runs the provider with its configuration from the Kubernetes API.
 pub(super) async fn run_kube(args: &Args, transport: Transport) -> Result<Exit> {
@@ -39,8 +39,13 @@ pub(super) async fn run_kube(args: &Args, transport: Transport) -> Result<Exit> 
     config.metrics_addr = Some(args.metrics);
     config.validate().context("invalid server settings")?;
     tracing::info!(provider = %args.http, "imagegate serving; configuration from the Kubernetes API");
-    run(config, Arc::new(GatedHandler(gate)), metrics, shutdown_signal())
-        .await
-        .context("provider server failed")?;
+    run(
+        config,
+        Arc::new(GatedHandler(gate)),
+        metrics,
+        shutdown_signal(),
+    )
+    .await
+    .context("provider server failed")?;
     Ok(Exit::Verified)
 }

@@ -39,8 +39,8 @@ use sha2::{Digest as _, Sha256};
 use crate::policy::ConfigPolicy;
 
 pub use error::ConfigError;
-pub use objects::{CrdObject, ObjectsBuild};
 pub use executor_v2::{scope_matches, NO_EXECUTOR_PREFIX};
+pub use objects::{CrdObject, ObjectsBuild};
 pub use settings::{CacheSettings, ConcurrencySettings, RegistrySettings, Settings};
 pub use verifiers::{ArtifactTypes, VerifierSpec};
 pub use watched::WatchedFiles;

@@ -72,10 +72,7 @@ async fn the_handlers_deadline_applies_raised_or_lowered() {
     assert_eq!(status, 200);
     let items = &body["response"]["items"];
     assert_eq!(items[0]["value"]["image"], "sleep-1000/raised", "{body}");
-    assert_eq!(
-        items[1]["error"],
-        "operation timed out after duration 3s"
-    );
+    assert_eq!(items[1]["error"], "operation timed out after duration 3s");
     h.handler.set_deadlines(Some(Duration::from_millis(200)));
     let (status, body) = h.verify(&["sleep-60000/lowered"]).await;
     assert_eq!(status, 200);
