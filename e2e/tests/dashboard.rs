@@ -204,6 +204,20 @@ fn every_metric_the_dashboard_queries_is_exported_by_a_running_server() {
     assert_ne!(status, 200);
     assert!(!refused.response.system_error.is_empty(), "{refused:?}");
 
+    // Every registry request is counted by host and status (Ratify's series): the signed
+    // image's manifest, referrers and signature were fetched from the test registry.
+    let registry_host = registry.host();
+    let counted = api.metrics();
+    let ok_series = format!(
+        "ratify_registry_request_count_total{{registry_host=\"{registry_host}\",status_code=\"200\",workload_namespace=\"\"}}"
+    );
+    let ok_count: u64 = counted
+        .lines()
+        .find_map(|l| l.strip_prefix(&ok_series))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {ok_series} in\n{counted}"));
+    assert!(ok_count >= 3, "{ok_count} registry requests answered 200");
+
     // Stale answers: the registry is gone, the 1 s verdict has expired, re-verification fails
     // transiently, and the last good verdict is served within the grace window.
     drop(registry);

@@ -45,6 +45,7 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)] // This crate's one wall-clock edge; injected elsewhere.
     fn now(&self) -> time::OffsetDateTime {
         time::OffsetDateTime::now_utc()
     }

@@ -34,7 +34,7 @@ impl EngineHandler {
 
 /// [`MetricsSink`] for the provider's Prometheus [`Metrics`]: `imagegate` cache counters,
 /// Ratify's `ratify_blob_cache_count`, `ratify_verifier_duration` and
-/// `imagegate_stale_verdicts_total`.
+/// `imagegate_stale_verdicts_total` and `ratify_registry_request_count_total`.
 #[derive(Clone, Debug)]
 pub struct PrometheusSink(pub Metrics);
 
@@ -59,6 +59,10 @@ impl MetricsSink for PrometheusSink {
 
     fn stale_verdict(&self, success: bool) {
         self.0.inc_stale_verdict(success);
+    }
+
+    fn registry_request(&self, host: &str, status_code: u16, namespace: &str) {
+        self.0.inc_registry_request(status_code, host, namespace);
     }
 }
 

@@ -158,7 +158,13 @@ impl Engine {
                 config.settings.concurrency.max_requests_per_registry,
             )),
         };
-        let state = state(config, 1, &shared.hosts, options.registry_wrapper.as_ref())?;
+        let state = state(
+            config,
+            1,
+            &shared.hosts,
+            options.registry_wrapper.as_ref(),
+            shared.metrics.as_ref(),
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 source,
@@ -222,6 +228,7 @@ impl Engine {
                 generation,
                 &self.inner.shared.hosts,
                 self.inner.wrapper.as_ref(),
+                self.inner.shared.metrics.as_ref(),
             )
         });
         match next {
@@ -256,6 +263,7 @@ impl Engine {
             generation,
             &self.inner.shared.hosts,
             self.inner.wrapper.as_ref(),
+            self.inner.shared.metrics.as_ref(),
         )?;
         self.inner.state.store(Arc::new(next));
         Ok(ReloadOutcome::Reloaded { generation })
@@ -371,36 +379,52 @@ async fn bounded<T>(
     }
 }
 
+/// Counts the requests of one store's registry client into `sink`.
+fn registry_observer(
+    sink: Arc<dyn MetricsSink>,
+    namespace: &str,
+) -> Arc<dyn imagegate_oci::RequestObserver> {
+    let namespace = namespace.to_owned();
+    Arc::new(move |host: &str, outcome: imagegate_oci::RequestOutcome| {
+        if let imagegate_oci::RequestOutcome::Status(code) = outcome {
+            sink.registry_request(host, code, &namespace);
+        }
+    })
+}
+
 fn state(
     config: EngineConfig,
     generation: u64,
     hosts: &Arc<HostLimits>,
     wrapper: Option<&RegistryWrapper>,
+    metrics: Option<&Arc<dyn MetricsSink>>,
 ) -> Result<State, ConfigError> {
-    let client = |store: Option<&StoreConfig>| -> Result<Arc<dyn Registry>, ConfigError> {
-        let store = store.ok_or_else(|| {
-            ConfigError::invalid("store.plugins", "at least one store is required")
-        })?;
-        let client = build_client(
-            store,
-            &config.settings.registry,
-            config.executor.verification_timeout,
-        )?;
-        // Per-host limits closest to the network: they bound the requests actually sent.
-        let registry: Arc<dyn Registry> = Arc::new(Limited {
-            inner: Arc::new(client),
-            limits: hosts.clone(),
-        });
-        Ok(match wrapper {
-            Some(wrap) => wrap(registry),
-            None => registry,
-        })
-    };
-    let registry = client(config.cluster.stores.first())?;
+    let client =
+        |store: Option<&StoreConfig>, namespace: &str| -> Result<Arc<dyn Registry>, ConfigError> {
+            let store = store.ok_or_else(|| {
+                ConfigError::invalid("store.plugins", "at least one store is required")
+            })?;
+            let client = build_client(
+                store,
+                &config.settings.registry,
+                config.executor.verification_timeout,
+                metrics.map(|sink| registry_observer(sink.clone(), namespace)),
+            )?;
+            // Per-host limits closest to the network: they bound the requests actually sent.
+            let registry: Arc<dyn Registry> = Arc::new(Limited {
+                inner: Arc::new(client),
+                limits: hosts.clone(),
+            });
+            Ok(match wrapper {
+                Some(wrap) => wrap(registry),
+                None => registry,
+            })
+        };
+    let registry = client(config.cluster.stores.first(), "")?;
     let mut namespaced = std::collections::BTreeMap::new();
     for (ns, components) in &config.namespaced {
         if let Some(store) = components.stores.first() {
-            namespaced.insert(ns.clone(), client(Some(store))?);
+            namespaced.insert(ns.clone(), client(Some(store), ns)?);
         }
     }
     // Verifiers are built here, per generation, from the configuration's plain specs.

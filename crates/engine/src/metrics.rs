@@ -15,4 +15,11 @@ pub trait MetricsSink: Send + Sync + 'static {
     fn stale_verdict(&self, success: bool) {
         let _ = success;
     }
+    /// One HTTP request to a registry or its token service that got an answer: the
+    /// registry's `host[:port]`, the status code, and the namespace whose store sent it (empty
+    /// for the cluster's store). Requests without an answer are not counted (as in Ratify).
+    /// Default: ignored.
+    fn registry_request(&self, host: &str, status_code: u16, namespace: &str) {
+        let _ = (host, status_code, namespace);
+    }
 }

@@ -85,10 +85,12 @@ pub const CLIENT_BUDGET_MARGIN: Duration = Duration::from_millis(250);
 /// is the executor's verification timeout: the per-key deadline is the one authority, so the
 /// client's own retry budget is set a little beyond it ([`CLIENT_BUDGET_MARGIN`]) and a stalled
 /// registry always ends as the executor's timeout, never as a race between two equal timers.
+/// `observer`, if any, hears of every request the client sends (host and status).
 pub fn build_client(
     store: &StoreConfig,
     settings: &RegistrySettings,
     deadline: Duration,
+    observer: Option<Arc<dyn imagegate_oci::RequestObserver>>,
 ) -> Result<RegistryClient, ConfigError> {
     let mut config = ClientConfig {
         request_timeout: Duration::from_millis(settings.request_timeout_ms.max(1)),
@@ -103,6 +105,7 @@ pub fn build_client(
             max_total_time: deadline + CLIENT_BUDGET_MARGIN,
             ..RetryPolicy::default()
         },
+        request_observer: observer,
         ..ClientConfig::default()
     };
     match &store.auth {

@@ -292,7 +292,7 @@ mod tests {
         assert_eq!(late.value, Some(AnswerValue::EchoKey));
         assert_eq!(
             late.error.map(|e| e.to_string()).as_deref(),
-            Some("operation timed out after duration 2.9s")
+            Some("EXECUTOR_FAILURE: operation timed out after duration 2.9s")
         );
     }
 
@@ -337,8 +337,14 @@ mod tests {
         };
         let dispatcher = Dispatcher::new(handler, 4096, server);
         for (op, want) in [
-            (Endpoint::Verify, "operation timed out after duration 7s"),
-            (Endpoint::Mutate, "operation timed out after duration 40ms"),
+            (
+                Endpoint::Verify,
+                "EXECUTOR_FAILURE: operation timed out after duration 7s",
+            ),
+            (
+                Endpoint::Mutate,
+                "EXECUTOR_FAILURE: operation timed out after duration 40ms",
+            ),
         ] {
             let started = Instant::now();
             let answers = dispatcher

@@ -41,6 +41,15 @@ pub const DEFAULT_MAX_SUBJECT_SERIES: usize = 1000;
 /// text with a long subject, so this bounds that histogram's share of a scrape near 7 MB.
 pub const DEFAULT_MAX_VERIFIER_SERIES: usize = 2000;
 
+/// `ratify_registry_request_count_total` series (host and status) kept at most. The host is
+/// named by whoever submits a pod, so the label set must be bounded: requests that would open a
+/// series past this count under the host [`OTHER_REGISTRY_HOST`] instead.
+pub const MAX_REGISTRY_REQUEST_SERIES: usize = 1024;
+
+/// The `registry_host` of requests past [`MAX_REGISTRY_REQUEST_SERIES`] (not a valid host name,
+/// so it never collides with one).
+pub const OTHER_REGISTRY_HOST: &str = "(other)";
+
 /// The content type of [`Metrics::encode`]'s output.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -72,6 +81,9 @@ struct Inner {
     /// Which subjects have a `verifier_duration` series; observations happen under this lock
     /// so that an eviction cannot race a new observation of the same subject.
     subjects: Mutex<SubjectSeries>,
+    /// The (status, host, namespace) label sets `registry_request` has, bounded by
+    /// [`MAX_REGISTRY_REQUEST_SERIES`].
+    registry_series: Mutex<std::collections::HashSet<(u16, String, String)>>,
     hot: Hot,
 }
 
@@ -198,6 +210,7 @@ impl Metrics {
                 metric
             },
             subjects: Mutex::new(SubjectSeries::new(max_subjects, max_series)),
+            registry_series: Mutex::default(),
             registry,
             hot: Hot::default(),
         };
@@ -276,10 +289,26 @@ impl Metrics {
     }
 
     /// Counts one registry request by HTTP status and host.
+    /// At most [`MAX_REGISTRY_REQUEST_SERIES`] label sets are kept; a request that would open
+    /// one more is counted under [`OTHER_REGISTRY_HOST`].
     pub fn inc_registry_request(&self, status_code: u16, registry_host: &str, namespace: &str) {
+        let host = {
+            let mut series = self
+                .inner
+                .registry_series
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let key = (status_code, registry_host.to_owned(), namespace.to_owned());
+            if series.contains(&key) || series.len() < MAX_REGISTRY_REQUEST_SERIES {
+                series.insert(key);
+                registry_host
+            } else {
+                OTHER_REGISTRY_HOST
+            }
+        };
         self.inner
             .registry_request
-            .with_label_values(&[status_code.to_string().as_str(), registry_host, namespace])
+            .with_label_values(&[status_code.to_string().as_str(), host, namespace])
             .inc();
     }
 
@@ -357,6 +386,29 @@ fn bool_label(value: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hosts come from pod specs: one host per request must not grow `/metrics` without bound.
+    #[test]
+    fn registry_request_series_are_bounded() {
+        let metrics = Metrics::new().unwrap();
+        for i in 0..MAX_REGISTRY_REQUEST_SERIES + 50 {
+            metrics.inc_registry_request(200, &format!("evil-{i}.example"), "");
+        }
+        // A host that already has its series keeps counting there.
+        metrics.inc_registry_request(200, "evil-0.example", "");
+        let text = String::from_utf8(metrics.encode().unwrap()).unwrap();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("ratify_registry_request_count_total{"))
+            .count();
+        assert_eq!(series, MAX_REGISTRY_REQUEST_SERIES + 1, "{series}");
+        assert!(text.contains(
+            "ratify_registry_request_count_total{registry_host=\"(other)\",status_code=\"200\",workload_namespace=\"\"} 50"
+        ));
+        assert!(text.contains(
+            "ratify_registry_request_count_total{registry_host=\"evil-0.example\",status_code=\"200\",workload_namespace=\"\"} 2"
+        ));
+    }
 
     #[test]
     fn exposes_ratify_series_names() {

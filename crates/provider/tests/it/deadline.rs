@@ -28,7 +28,10 @@ async fn slow_key_times_out_alone() {
     let items = &body["response"]["items"];
     assert_eq!(items[0]["value"]["image"], "registry.test/fast");
     assert_eq!(items[1]["key"], "hang/slow");
-    assert_eq!(items[1]["error"], "operation timed out after duration 2s");
+    assert_eq!(
+        items[1]["error"],
+        "EXECUTOR_FAILURE: operation timed out after duration 2s"
+    );
     assert!(items[1].get("value").is_none());
     assert_eq!(items[2]["value"]["image"], "sleep-50/medium");
     // The engine saw the request's deadline, not a fresh one...
@@ -56,7 +59,10 @@ async fn mutate_uses_its_own_deadline() {
     // Under the verify deadline the answer would take at least 5 s.
     assert!(started.elapsed() < verify, "{:?}", started.elapsed());
     let item = &body["response"]["items"][0];
-    assert_eq!(item["error"], "operation timed out after duration 300ms");
+    assert_eq!(
+        item["error"],
+        "EXECUTOR_FAILURE: operation timed out after duration 300ms"
+    );
     assert_eq!(item["value"], "hang/registry.test/x:1");
 }
 
@@ -72,12 +78,15 @@ async fn the_handlers_deadline_applies_raised_or_lowered() {
     assert_eq!(status, 200);
     let items = &body["response"]["items"];
     assert_eq!(items[0]["value"]["image"], "sleep-1000/raised", "{body}");
-    assert_eq!(items[1]["error"], "operation timed out after duration 3s");
+    assert_eq!(
+        items[1]["error"],
+        "EXECUTOR_FAILURE: operation timed out after duration 3s"
+    );
     h.handler.set_deadlines(Some(Duration::from_millis(200)));
     let (status, body) = h.verify(&["sleep-60000/lowered"]).await;
     assert_eq!(status, 200);
     assert_eq!(
         body["response"]["items"][0]["error"],
-        "operation timed out after duration 200ms"
+        "EXECUTOR_FAILURE: operation timed out after duration 200ms"
     );
 }
