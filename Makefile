@@ -19,7 +19,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 unit:
-	IMAGEGATE_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/imagegate $(CARGO) test --workspace --all-features
+	IMAGEGATE_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/imagegate $(CARGO) test --workspace --all-features --no-fail-fast
 
 ## fuzz-check: compile the fuzz targets (outside the workspace) so a refactor cannot break them;
 ## shares the workspace's target directory, runs nothing

@@ -388,15 +388,17 @@ impl CredentialProvider for AcrCredentials {
         })
     }
 
-    fn refused(&self, registry: &str, credential: &Credential) {
-        if let Credential::Basic { username, password } = credential {
-            if username == ACR_USERNAME {
+    fn refused(&self, registry: &str, credential: &Credential) -> bool {
+        match credential {
+            Credential::Basic { username, password } if username == ACR_USERNAME => {
                 tracing::info!(
                     registry,
                     "ACR refused the refresh token (expired or revoked); exchanging a new one"
                 );
                 self.forget(registry, password);
+                true
             }
+            _ => false,
         }
     }
 }
@@ -427,9 +429,9 @@ impl CredentialProvider for WithFallback {
         })
     }
 
-    fn refused(&self, registry: &str, credential: &Credential) {
-        self.acr.refused(registry, credential);
-        self.fallback.refused(registry, credential);
+    fn refused(&self, registry: &str, credential: &Credential) -> bool {
+        let acr = self.acr.refused(registry, credential);
+        self.fallback.refused(registry, credential) || acr
     }
 }
 

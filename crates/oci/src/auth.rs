@@ -138,10 +138,17 @@ pub(crate) struct TokenKey {
 /// nothing about another repository on the same host, which may be anonymous — and only
 /// for [`CHALLENGE_MEMORY`], and forgotten when their token exchange fails, so a broken
 /// realm never keeps failing requests that would work without it.
+///
+/// A host's bearer realm that has issued a token is also kept as a *hint* for the host's
+/// other repositories ([`AuthState::host_hint`]): a new repository asks that realm for a
+/// token first instead of paying a 401 round trip (as registry clients that remember the
+/// scheme per host do). A hint that fails is never an error on its own: the request is then
+/// sent without a token and the repository's own challenge decides.
 #[derive(Debug, Default)]
 pub(crate) struct AuthState {
     tokens: Mutex<HashMap<TokenKey, (Token, Instant)>>,
     challenges: Mutex<HashMap<(String, String), (Challenge, Instant)>>,
+    hints: Mutex<HashMap<String, (Challenge, Instant)>>,
     fetching: Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -156,6 +163,24 @@ impl AuthState {
         let map = self.challenges.lock().ok()?;
         let (c, at) = map.get(&(host.to_owned(), scope.to_owned()))?;
         (at.elapsed() < CHALLENGE_MEMORY).then(|| c.clone())
+    }
+
+    /// The bearer challenge whose realm last issued a token for some repository of `host`,
+    /// if still fresh.
+    pub(crate) fn host_hint(&self, host: &str) -> Option<Challenge> {
+        let map = self.hints.lock().ok()?;
+        let (c, at) = map.get(host)?;
+        (at.elapsed() < CHALLENGE_MEMORY).then(|| c.clone())
+    }
+
+    /// Records that `c`'s realm issued a token for a repository of `host`.
+    pub(crate) fn set_host_hint(&self, host: &str, c: Challenge) {
+        if let Ok(mut map) = self.hints.lock() {
+            if map.len() >= MAX_CACHED {
+                map.clear();
+            }
+            map.insert(host.to_owned(), (c, Instant::now()));
+        }
     }
 
     /// Remembers the challenge `host` sent for `scope`.

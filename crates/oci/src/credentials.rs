@@ -73,9 +73,11 @@ pub trait CredentialProvider: Send + Sync {
     }
 
     /// The registry's token service refused `credential` (expired or revoked): drop it so
-    /// that the next [`CredentialProvider::prepare`] obtains a fresh one. The transport then
-    /// retries once. The default does nothing.
-    fn refused(&self, _registry: &str, _credential: &Credential) {}
+    /// that the next [`CredentialProvider::prepare`] obtains a fresh one, and answer whether
+    /// it did (then the transport retries once). The default keeps it and answers `false`.
+    fn refused(&self, _registry: &str, _credential: &Credential) -> bool {
+        false
+    }
 }
 
 /// Always anonymous.

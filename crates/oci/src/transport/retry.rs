@@ -41,6 +41,7 @@ impl Transport {
         let retry = &self.config.retry;
         let mut attempt = 0u32;
         let mut refreshed_auth = false;
+        let mut replaced_credential = false;
         let mut backoff = retry.initial_backoff;
         loop {
             attempt += 1;
@@ -52,22 +53,22 @@ impl Transport {
             .await;
             let credential = self.config.credentials.credentials(&ctx.registry);
             let key = self.token_key(ctx, credential.as_ref());
-            let (authorization, token_used) = match self
-                .authorization(ctx, credential.as_ref(), &key)
-                .await
-            {
-                // The token service refused the credential: the provider replaces it
-                // (e.g. an ACR refresh token that expired or was revoked), once.
-                Err(OciError::Unauthorized { .. }) if !refreshed_auth && credential.is_some() => {
-                    if let Some(c) = &credential {
-                        self.config.credentials.refused(&ctx.registry, c);
+            let (authorization, token_used) =
+                match self.authorization(ctx, credential.as_ref(), &key).await {
+                    // The token service refused the credential: the provider replaces it
+                    // (e.g. an ACR refresh token that expired or was revoked), once.
+                    Err(OciError::Unauthorized { .. })
+                        if !replaced_credential
+                            && credential.as_ref().is_some_and(|c| {
+                                self.config.credentials.refused(&ctx.registry, c)
+                            }) =>
+                    {
+                        replaced_credential = true;
+                        attempt -= 1;
+                        continue;
                     }
-                    refreshed_auth = true;
-                    attempt -= 1;
-                    continue;
-                }
-                other => other?,
-            };
+                    other => other?,
+                };
             let mut req = self
                 .http
                 .request(method.clone(), url.clone())

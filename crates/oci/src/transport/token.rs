@@ -36,7 +36,11 @@ impl Transport {
         if let Some(Credential::Bearer(t)) = credential {
             return Ok((Some(secret_header(&format!("Bearer {t}"))), None));
         }
-        match self.auth.challenge(&ctx.registry, &ctx.scope) {
+        let (challenge, hinted) = match self.auth.challenge(&ctx.registry, &ctx.scope) {
+            Some(c) => (Some(c), false),
+            None => (self.auth.host_hint(&ctx.registry), true),
+        };
+        match challenge {
             None => Ok((None, None)),
             Some(Challenge::Basic) => Ok((
                 match credential {
@@ -68,14 +72,39 @@ impl Transport {
                                     .fetch_token(ctx, &realm, service.as_deref(), credential)
                                     .await;
                                 self.auth.release(key);
-                                if fetched.is_err() {
-                                    // Ask without a token next time: the realm may be broken
-                                    // for this repository only, or the repository may have
-                                    // become anonymous.
-                                    self.auth.forget_challenge(&ctx.registry, &ctx.scope);
-                                }
-                                let (t, lifetime) = fetched?;
+                                let (t, lifetime) = match fetched {
+                                    Ok(fetched) => fetched,
+                                    // A refused credential is the caller's to replace.
+                                    Err(e @ OciError::Unauthorized { .. })
+                                        if hinted && credential.is_some() =>
+                                    {
+                                        return Err(e)
+                                    }
+                                    // The host's hint does not hold for this repository
+                                    // (anonymous, or another realm): ask without a token and
+                                    // let the repository's own challenge decide.
+                                    Err(_) if hinted => return Ok((None, None)),
+                                    Err(e) => {
+                                        // Ask without a token next time: the realm may be
+                                        // broken for this repository only, or the repository
+                                        // may have become anonymous.
+                                        self.auth.forget_challenge(&ctx.registry, &ctx.scope);
+                                        return Err(e);
+                                    }
+                                };
                                 self.auth.store(key.clone(), t.clone(), lifetime);
+                                let bearer = Challenge::Bearer {
+                                    realm: realm.clone(),
+                                    service: service.clone(),
+                                };
+                                if hinted {
+                                    self.auth.set_challenge(
+                                        &ctx.registry,
+                                        &ctx.scope,
+                                        bearer.clone(),
+                                    );
+                                }
+                                self.auth.set_host_hint(&ctx.registry, bearer);
                                 t
                             }
                         }
