@@ -5,6 +5,7 @@
 //! answer once the registry is gone, and a client-CA rotation. Then `/metrics` is scraped and
 //! every metric name in the dashboard's PromQL must be among the exported series.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+#![allow(clippy::disallowed_methods)] // compares the published expiry with the real wall clock
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -230,6 +231,16 @@ fn every_metric_the_dashboard_queries_is_exported_by_a_running_server() {
         server.log()
     );
 
+    // A configuration reload: config.json changes (a longer verdict TTL) and is put in force.
+    config["imagegate"]["cache"]["verdictTtlSeconds"] = serde_json::json!(2);
+    std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    let config_reloaded = api.wait_for("imagegate_config_reload_count_total", || {});
+    assert!(
+        config_reloaded,
+        "no configuration reload was recorded; log:\n{}",
+        server.log()
+    );
+
     // A TLS reload: the client CA file is rotated (to another valid CA certificate).
     std::fs::write(&tls.client_ca, &mtls.server_ca_pem).unwrap();
     let reloaded = api.wait_for("imagegate_tls_reload_count_total", || {});
@@ -251,5 +262,24 @@ fn every_metric_the_dashboard_queries_is_exported_by_a_running_server() {
         text.contains("imagegate_tls_reload_count_total{material=\"client_ca\",result=\"ok\"} 1"),
         "{text}"
     );
+    assert!(
+        text.contains("imagegate_config_reload_count_total{result=\"ok\"} 1"),
+        "{text}"
+    );
+    // The serving certificate's expiry is published (the test CA issues it for a year or more).
+    let not_after: i64 = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(
+                "imagegate_tls_cert_not_after_timestamp_seconds{material=\"server_cert\"} ",
+            )
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no serving certificate expiry in\n{text}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(not_after > i64::try_from(now).unwrap(), "{not_after}");
     server.stop();
 }

@@ -61,6 +61,10 @@ impl MetricsSink for PrometheusSink {
         self.0.inc_stale_verdict(success);
     }
 
+    fn config_reload(&self, ok: bool) {
+        self.0.inc_config_reload(ok);
+    }
+
     fn registry_request(&self, host: &str, status_code: u16, namespace: &str) {
         self.0.inc_registry_request(status_code, host, namespace);
     }

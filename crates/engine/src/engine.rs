@@ -231,6 +231,7 @@ impl Engine {
                 self.inner.shared.metrics.as_ref(),
             )
         });
+        self.count_reload(next.is_ok());
         match next {
             Ok(next) => {
                 self.inner.state.store(Arc::new(next));
@@ -241,6 +242,12 @@ impl Engine {
                 *rejected = Some(fingerprint);
                 Err(e)
             }
+        }
+    }
+
+    fn count_reload(&self, ok: bool) {
+        if let Some(metrics) = &self.inner.shared.metrics {
+            metrics.config_reload(ok);
         }
     }
 
@@ -264,8 +271,9 @@ impl Engine {
             &self.inner.shared.hosts,
             self.inner.wrapper.as_ref(),
             self.inner.shared.metrics.as_ref(),
-        )?;
-        self.inner.state.store(Arc::new(next));
+        );
+        self.count_reload(next.is_ok());
+        self.inner.state.store(Arc::new(next?));
         Ok(ReloadOutcome::Reloaded { generation })
     }
 

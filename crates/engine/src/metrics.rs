@@ -15,6 +15,11 @@ pub trait MetricsSink: Send + Sync + 'static {
     fn stale_verdict(&self, success: bool) {
         let _ = success;
     }
+    /// A changed configuration (files or Kubernetes objects) was put in force (`ok`) or
+    /// rejected, the previous one staying in force. Default: ignored.
+    fn config_reload(&self, ok: bool) {
+        let _ = ok;
+    }
     /// One HTTP request to a registry or its token service that got an answer: the
     /// registry's `host[:port]`, the status code, and the namespace whose store sent it (empty
     /// for the cluster's store). Requests without an answer are not counted (as in Ratify).

@@ -103,7 +103,7 @@ pub use crate::handler::{KeyContext, KeyHandler, KeyOutcome};
 pub use crate::logging::{init_logging, LogFormat, LoggingError};
 pub use crate::metrics::{
     Metrics, MetricsError, VerifierRun, DEFAULT_MAX_SUBJECT_SERIES, DEFAULT_MAX_VERIFIER_SERIES,
-    METRICS_CONTENT_TYPE,
+    MAX_REGISTRY_REQUEST_SERIES, METRICS_CONTENT_TYPE, OTHER_REGISTRY_HOST,
 };
 pub use crate::routes::{MUTATE_PATH, V2_MUTATE_PATH, V2_VERIFY_PATH, VERIFY_PATH};
 #[doc(hidden)]

@@ -75,6 +75,8 @@ struct Inner {
     blob_cache: IntCounterVec,
     cache: IntCounterVec,
     tls_reload: IntCounterVec,
+    cert_not_after: prometheus::IntGaugeVec,
+    config_reload: IntCounterVec,
     stale_verdicts: IntCounterVec,
     subject_evictions: IntCounter,
     series_evictions: IntCounter,
@@ -185,6 +187,24 @@ impl Metrics {
                 "imagegate_tls_reload_count_total",
                 "TLS material reload attempts",
                 &["material", "result"],
+            )?,
+            cert_not_after: {
+                let metric = prometheus::IntGaugeVec::new(
+                    Opts::new(
+                        "imagegate_tls_cert_not_after_timestamp_seconds",
+                        "When the certificate served on the provider listener expires (Unix \
+                         time, seconds)",
+                    ),
+                    &["material"],
+                )?;
+                registry.register(Box::new(metric.clone()))?;
+                metric
+            },
+            config_reload: counter(
+                "imagegate_config_reload_count_total",
+                "Configurations built from changed files or Kubernetes objects, by result \
+                 (error: the previous configuration stays in force)",
+                &["result"],
             )?,
             stale_verdicts: counter(
                 "imagegate_stale_verdicts_total",
@@ -344,6 +364,20 @@ impl Metrics {
             .tls_reload
             .with_label_values(&[material, result])
             .inc();
+    }
+
+    /// Records when the served certificate of `material` expires (Unix seconds).
+    pub fn set_cert_not_after(&self, material: &str, unix_seconds: i64) {
+        self.inner
+            .cert_not_after
+            .with_label_values(&[material])
+            .set(unix_seconds);
+    }
+
+    /// Counts one configuration change put in force (`ok`) or rejected.
+    pub fn inc_config_reload(&self, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.inner.config_reload.with_label_values(&[result]).inc();
     }
 
     /// The current value of the TLS reload counter; lets tests and health checks wait on it.

@@ -88,6 +88,7 @@ impl TlsState {
 
     /// Checks the files every interval and swaps in material that loads; runs until dropped.
     pub(crate) async fn reload_loop(mut self, metrics: Metrics) {
+        record_not_after(&metrics, &self.resolver.current());
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
@@ -106,7 +107,9 @@ impl TlsState {
         };
         match certified_key(&self.server_files, &update.contents, &self.provider) {
             Ok(key) => {
-                self.resolver.swap(key);
+                let key = Arc::new(key);
+                record_not_after(metrics, &key);
+                self.resolver.swap_arc(key);
                 self.server_files.applied(&update);
                 reloaded(metrics, SERVER_CERT, &self.server_files);
             }
@@ -165,6 +168,19 @@ fn client_verifier(
         _ => Err(TlsError::Setup(rustls::Error::General(
             "client CA group must hold one file".to_owned(),
         ))),
+    }
+}
+
+/// Publishes when the served certificate expires (its leaf's `notAfter`).
+fn record_not_after(metrics: &Metrics, key: &rustls::sign::CertifiedKey) {
+    let Some(leaf) = key.cert.first() else {
+        return;
+    };
+    match x509_parser::parse_x509_certificate(leaf.as_ref()) {
+        Ok((_, cert)) => {
+            metrics.set_cert_not_after(SERVER_CERT, cert.validity().not_after.timestamp());
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the served certificate's expiry"),
     }
 }
 

@@ -22,8 +22,13 @@ impl CertResolver {
     }
 
     /// Serves `key` from the next handshake on; open connections are not touched.
-    pub(crate) fn swap(&self, key: CertifiedKey) {
-        self.current.store(Arc::new(key));
+    pub(crate) fn swap_arc(&self, key: Arc<CertifiedKey>) {
+        self.current.store(key);
+    }
+
+    /// The certificate served now.
+    pub(crate) fn current(&self) -> Arc<CertifiedKey> {
+        self.current.load_full()
     }
 }
 
