@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test fmt-check lint unit fuzz-check demo demo-kube demo-azure bench soak fuzz deploy-check clean
+.PHONY: all build test fmt-check lint unit fuzz-check demo demo-files demo-kube demo-azure bench soak fuzz deploy-check clean
 
 all: build
 
@@ -27,7 +27,11 @@ fuzz-check:
 	cd fuzz && $(CARGO) check --bins --target-dir $(abspath $(or $(CARGO_TARGET_DIR),target))
 
 ## demo: verify the real Notation e2e signature shipped in testdata/notation (see README)
-demo:
+## demo: the seed's story three ways — files, Ratify CRDs through a Kubernetes API server,
+## Key Vault + ACR with workload identity (each part alone: demo-files, demo-kube, demo-azure)
+demo: demo-files demo-kube demo-azure
+
+demo-files:
 	@scripts/demo.sh
 
 ## demo-kube: the same story configured through Ratify CRDs in an in-test Kubernetes API server
