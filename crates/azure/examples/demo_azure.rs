@@ -3,6 +3,7 @@
 //! token-protected registry behind the (emulated) ACR token service, `imagegate serve` with the
 //! AKS overlay's CRDs and the environment the workload-identity webhook injects, then the two
 //! `kubectl run demo --image=…` admissions as verdicts. Everything started is stopped on exit.
+#![allow(clippy::disallowed_methods)] // Test/demo code that a demo waiting in real time for other processes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a demo: fail loudly
 
 use std::io::{Read, Write};

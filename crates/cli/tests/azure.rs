@@ -3,6 +3,7 @@
 //! emulated ACR token service. Rotation in the vault → next refresh → verdicts follow; vault
 //! outage → the last good certificates keep verifying; tokens expiring under load → no
 //! failed verdict; the wrong tenant → a clear start-up error.
+#![allow(clippy::disallowed_methods)] // Test/demo code that waits in real time for child processes and emulators.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: fail loudly
 
 use std::io::{Read, Write};

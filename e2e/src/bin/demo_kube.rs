@@ -240,7 +240,9 @@ fn run() -> DemoResult<()> {
     }
 
     // Statuses are written right after the configuration is applied; wait for all of them.
+    #[allow(clippy::disallowed_methods)] // A demo waiting in real time for another process.
     let deadline = Instant::now() + Duration::from_secs(30);
+    #[allow(clippy::disallowed_methods)] // Same.
     while Instant::now() < deadline
         && ["verifiers", "stores", "policies", "keymanagementproviders"]
             .iter()

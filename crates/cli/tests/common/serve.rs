@@ -1,6 +1,7 @@
 //! `imagegate serve` as a child process on loopback port 0: the bound addresses are read
 //! from its "provider listening" log line (no port is picked and released), its log lines
 //! are collected, and the process is stopped by PID when the handle drops.
+#![allow(clippy::disallowed_methods)] // Test/demo code that waits in real time for a child process.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -1,6 +1,7 @@
 //! Helpers for the serve tests: the real `imagegate serve --kubernetes` as a child process
 //! against the testkit API server, a signed and an unsigned image in a real registry, the
 //! Ratify objects, and verdicts over the provider's wire protocol.
+#![allow(clippy::disallowed_methods)] // Test/demo code that waits in real time for a child process.
 #![allow(
     dead_code,
     unreachable_pub,
