@@ -230,7 +230,7 @@ pub(crate) fn build_each(objects: &[Object], base: &Path) -> (CrdSet, Vec<(usize
             Err(e) => errors.push((i, e)),
         }
     }
-    let mut owners = super::executor_v2::Owners::default();
+    let mut owners = super::executor_scope::Owners::default();
     let mut set = CrdSet {
         cluster: Components::default(),
         namespaced: BTreeMap::new(),
@@ -254,7 +254,7 @@ fn build_one(
     base: &Path,
     kmps: &Kmps,
     watch: &WatchRecorder,
-    owners: &mut super::executor_v2::Owners,
+    owners: &mut super::executor_scope::Owners,
 ) -> Result<(), ConfigError> {
     let (kind, namespaced) = base_kind(&o.kind);
     scope_key(o, namespaced)?;

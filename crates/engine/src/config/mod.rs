@@ -19,6 +19,7 @@ pub mod azure;
 pub mod budget;
 mod crd;
 mod error;
+mod executor_scope;
 mod executor_v2;
 mod json;
 mod objects;
@@ -39,7 +40,7 @@ use sha2::{Digest as _, Sha256};
 use crate::policy::ConfigPolicy;
 
 pub use error::ConfigError;
-pub use executor_v2::{scope_matches, NO_EXECUTOR_PREFIX};
+pub use executor_scope::{scope_matches, NO_EXECUTOR_PREFIX};
 pub use objects::{CrdObject, ObjectsBuild};
 pub use settings::{CacheSettings, ConcurrencySettings, RegistrySettings, Settings};
 pub use verifiers::{ArtifactTypes, VerifierSpec};
