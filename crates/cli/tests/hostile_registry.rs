@@ -50,10 +50,12 @@ impl Stall {
         Self { addr, accepted }
     }
 
-    /// A key on this registry for a distinct subject `i`.
+    /// A key on this registry for a distinct subject `i`, each in its own repository: the
+    /// referrers-API probe is single-flight per repository, so keys of one repository would
+    /// wait behind one stalled probe instead of each holding a connection (and a permit).
     fn key(&self, i: usize) -> String {
         format!(
-            "{}/evil/app@{}",
+            "{}/evil/app{i}@{}",
             self.addr,
             sha256(format!("{i}").as_bytes())
         )
