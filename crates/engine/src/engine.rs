@@ -222,15 +222,8 @@ impl Engine {
             return Ok(ReloadOutcome::Unchanged);
         }
         let generation = current.generation + 1;
-        let next = EngineConfig::load(path, crd_dir.as_deref()).and_then(|config| {
-            state(
-                config,
-                generation,
-                &self.inner.shared.hosts,
-                self.inner.wrapper.as_ref(),
-                self.inner.shared.metrics.as_ref(),
-            )
-        });
+        let next = EngineConfig::load(path, crd_dir.as_deref())
+            .and_then(|config| self.next_state(config, generation));
         self.count_reload(next.is_ok());
         match next {
             Ok(next) => {
@@ -243,6 +236,18 @@ impl Engine {
                 Err(e)
             }
         }
+    }
+
+    /// The state of generation `generation` built from `config`, sharing this engine's
+    /// per-host limits, registry wrapper and metrics.
+    fn next_state(&self, config: EngineConfig, generation: u64) -> Result<State, ConfigError> {
+        state(
+            config,
+            generation,
+            &self.inner.shared.hosts,
+            self.inner.wrapper.as_ref(),
+            self.inner.shared.metrics.as_ref(),
+        )
     }
 
     fn count_reload(&self, ok: bool) {
@@ -265,13 +270,7 @@ impl Engine {
             return Ok(ReloadOutcome::Unchanged);
         }
         let generation = current.generation + 1;
-        let next = state(
-            config,
-            generation,
-            &self.inner.shared.hosts,
-            self.inner.wrapper.as_ref(),
-            self.inner.shared.metrics.as_ref(),
-        );
+        let next = self.next_state(config, generation);
         self.count_reload(next.is_ok());
         self.inner.state.store(Arc::new(next?));
         Ok(ReloadOutcome::Reloaded { generation })
