@@ -12,8 +12,11 @@
 use std::sync::Arc;
 
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
-use imagegate_oci::Descriptor;
-use imagegate_ratify::{Cause, CauseKind, RatifyCode, VerifierReport};
+use imagegate_oci::{Descriptor, OciError};
+use imagegate_ratify::{
+    cause_first, Cause, CauseKind, RatifyCode, VerifierReport, Wording, NO_REFERRERS_FOUND,
+    RESOLVING_DESCRIPTOR,
+};
 
 use super::{Access, Shared, State};
 use crate::cache::Verdict;
@@ -32,10 +35,11 @@ pub(super) async fn decide(
     subject: &Subject,
     namespace: Option<&str>,
 ) -> Verdict {
+    let wording = state.config.settings.messages;
     let fail = |cause: Cause, detail: &dyn std::fmt::Display, transient: bool| {
         Verdict::new(
             false,
-            vec![subject_failure(subject, cause, detail)],
+            vec![subject_failure(subject, wording, cause, detail)],
             transient,
         )
     };
@@ -96,6 +100,7 @@ pub(super) async fn decide(
         now: shared.clock.now(),
         revocation: shared.revocation.clone(),
         cpu: shared.cpu.clone(),
+        wording,
         transient: std::sync::atomic::AtomicBool::new(false),
     };
     let policy = resolved.policy.map(|PolicySpec::Config(p)| p);
@@ -126,16 +131,7 @@ pub(super) async fn decide(
         .collect();
     let reports = bounded_until_settled(&types, in_flight, policy, run).await;
     if reports.is_empty() {
-        let r = subject_failure(
-            subject,
-            Cause::bare(CauseKind::Unsigned),
-            &format_args!(
-                "No verification results for the artifact {}. Ensure verifiers are properly \
-                 configured and that artifact metadata is attached",
-                subject.display
-            ),
-        );
-        return Verdict::new(false, vec![r], false);
+        return unsigned_or_missing(env.registry.as_ref(), subject, wording).await;
     }
     let summaries: Vec<ReportSummary<'_>> = reports
         .iter()
@@ -208,19 +204,85 @@ where
     done.into_iter().map(|(_, r)| r).collect()
 }
 
+/// The verdict for a subject with no signature a verifier ran on: unsigned, or (digest keys
+/// only, whose subject was never fetched) missing from the registry. Telling the two apart
+/// costs one request (`HEAD` of the manifest by digest), made only on this failure path; a
+/// tag key's subject was just resolved, so it exists. When that request fails for another
+/// reason the answer stays "unsigned": the listing already succeeded.
+async fn unsigned_or_missing(
+    registry: &dyn crate::registry::Registry,
+    subject: &Subject,
+    wording: Wording,
+) -> Verdict {
+    if subject.descriptor.is_none() {
+        if let Err(e) = registry.resolve(&subject.reference).await {
+            if matches!(e, OciError::NotFound { .. }) {
+                let r = subject_failure(subject, wording, ratify_codes::for_oci(&e), &e);
+                return Verdict::new(false, vec![r], false);
+            }
+            tracing::debug!(
+                subject = %subject.display,
+                error = %e,
+                "cannot tell a missing image from an unsigned one; answering unsigned"
+            );
+        }
+    }
+    let r = subject_failure(
+        subject,
+        wording,
+        Cause::bare(CauseKind::Unsigned),
+        &format_args!(
+            "No verification results for the artifact {}. Ensure verifiers are properly \
+             configured and that artifact metadata is attached",
+            subject.display
+        ),
+    );
+    Verdict::new(false, vec![r], false)
+}
+
 /// A failed report about the subject as a whole (no verifier attribution), as Ratify's
-/// `ErrorToVerifyResult` builds it.
+/// `ErrorToVerifyResult` builds it; `message` is Ratify's or the cause first ([`Wording`]).
 fn subject_failure(
     subject: &Subject,
+    wording: Wording,
     cause: Cause,
     detail: &dyn std::fmt::Display,
 ) -> VerifierReport {
+    let message = match wording {
+        Wording::Ratify => format!("failed to verify artifact: {}", subject.display),
+        Wording::CauseFirst => subject_message(subject, cause.kind, detail),
+    };
     VerifierReport {
         subject: subject.display.clone(),
         is_success: false,
-        message: format!("failed to verify artifact: {}", subject.display),
+        message,
         error_reason: cause.render(detail),
         cause: Some(cause),
         ..VerifierReport::default()
+    }
+}
+
+/// The cause-first `message` of a subject failure. Azure's Image Integrity template rewords
+/// a message containing [`NO_REFERRERS_FOUND`] as "signature artifact not found" and one
+/// containing [`RESOLVING_DESCRIPTOR`] as a hint to check the registry permissions, so the
+/// unsigned and the refused-credentials messages carry those words.
+fn subject_message(subject: &Subject, kind: CauseKind, detail: &dyn std::fmt::Display) -> String {
+    let s = &subject.display;
+    match kind {
+        CauseKind::Unsigned => cause_first(
+            kind,
+            format_args!("{NO_REFERRERS_FOUND}: no signature for {s}"),
+        ),
+        CauseKind::NotFound => {
+            cause_first(kind, format_args!("{s} does not exist in the registry"))
+        }
+        CauseKind::RegistryAuth => cause_first(
+            kind,
+            format_args!(
+                "{RESOLVING_DESCRIPTOR} or listing referrers of {s} was refused; check the \
+                 store's credentials"
+            ),
+        ),
+        _ => cause_first(kind, detail),
     }
 }

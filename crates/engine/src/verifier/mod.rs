@@ -15,6 +15,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use imagegate_notation::revocation::RevocationChecker;
 use imagegate_oci::{Descriptor, Manifest, OciError, Reference};
+use imagegate_ratify::Wording;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
@@ -59,6 +60,8 @@ pub struct VerifyEnv {
     pub(crate) now: OffsetDateTime,
     pub(crate) revocation: Arc<dyn RevocationChecker>,
     pub(crate) cpu: Arc<Semaphore>,
+    /// The wording of failed reports' `message` (`imagegate.messages`).
+    pub(crate) wording: Wording,
     /// Set when a registry fetch failed for a transient reason (see
     /// [`crate::ratify_codes::is_transient`]): the decision may then be served stale.
     pub(crate) transient: AtomicBool,
@@ -79,6 +82,11 @@ impl VerifyEnv {
     /// The verification time, read once per request.
     pub fn now(&self) -> OffsetDateTime {
         self.now
+    }
+
+    /// The wording of failed reports' `message`.
+    pub fn wording(&self) -> Wording {
+        self.wording
     }
 
     /// The revocation checker.
