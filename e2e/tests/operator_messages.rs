@@ -7,8 +7,14 @@
 //! image, an untrusted signer, a digest that is not in the registry and an unreachable
 //! registry, the cause appears within the cut under cause-first, and every image is allowed
 //! or denied exactly as under Ratify's wording.
+//!
+//! Through `serve` too, counted by the provider's `ratify_registry_request_count_total`: a
+//! digest that is not in the registry is "image not found" for one request more than nothing
+//! (referrers tag 404, manifest 404), an unsigned one stays "unsigned" (404, 200), and a cold
+//! signed digest key still costs three.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -23,7 +29,7 @@ use imagegate_e2e::{
     ProviderTransport, Review, SharedGatekeeper, Workload,
 };
 use imagegate_testkit::{Pki, PkiOptions};
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// Gatekeeper's audit keeps this many characters of a violation message.
 const AUDIT_CUT: usize = 256;
@@ -127,6 +133,14 @@ impl Provider {
 
     /// `isSuccess` of each key, in order, from one request.
     fn verdicts(&self, keys: &[String]) -> Vec<bool> {
+        self.values(keys)
+            .into_iter()
+            .map(|v| v["isSuccess"].as_bool().unwrap())
+            .collect()
+    }
+
+    /// The result value of each key, in order, from one request.
+    fn values(&self, keys: &[String]) -> Vec<Value> {
         let mut transport = self.transport();
         let ProviderReply::Answered { status, response } = transport.send("imagegate", keys) else {
             panic!("the provider did not answer: {}", self.process.log());
@@ -138,9 +152,41 @@ impl Provider {
             .into_iter()
             .map(|i| {
                 assert!(i.error.is_empty(), "{}", i.error);
-                i.value["isSuccess"].as_bool().unwrap()
+                i.value
             })
             .collect()
+    }
+
+    /// `ratify_registry_request_count_total` for `host`, by status code, from `/metrics`.
+    fn registry_requests(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        host: &str,
+    ) -> BTreeMap<String, u64> {
+        let url = format!("http://127.0.0.1:{}/metrics", self.process.metrics_port);
+        let text = runtime.block_on(async {
+            let response = reqwest::get(url).await.unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            response.text().await.unwrap()
+        });
+        let mut out = BTreeMap::new();
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("ratify_registry_request_count_total{") else {
+                continue;
+            };
+            if !rest.contains(&format!("registry_host=\"{host}\"")) {
+                continue;
+            }
+            let status = rest
+                .split("status_code=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .unwrap()
+                .to_owned();
+            let value: u64 = rest.rsplit(' ').next().unwrap().parse().unwrap();
+            *out.entry(status).or_insert(0) += value;
+        }
+        out
     }
 
     /// The violations of one Pod running `image`, under Azure's rules and under ours, each
@@ -274,4 +320,87 @@ fn the_cause_survives_the_audit_cut_and_decisions_match_ratify_wording() {
     assert!(!azure_r[0].contains("rogue"), "{}", azure_r[0]);
     let (azure_r, _) = ratify.violations(&img.missing);
     assert!(!azure_r[0].contains("not found"), "{}", azure_r[0]);
+}
+
+/// The requests counted by `before` → `after` (per status code; zero counts dropped).
+fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, v)| *v > 0)
+        .collect()
+}
+
+fn statuses(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+}
+
+#[test]
+fn through_serve_a_missing_digest_is_not_found_for_one_request_more() {
+    let gk_box = GatekeeperInABox::start().unwrap_or_else(|e| panic!("{e}"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let trusted = Pki::generate();
+    let dir = gk_box.dir().join("trusted");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = trusted.write_files(&dir);
+    let pinned = |image: &str| {
+        let digest = gk_box.digest_of(image).unwrap();
+        format!("{}@{digest}", image.rsplit_once(':').unwrap().0)
+    };
+    let mut signed = Vec::new();
+    for tag in ["v1", "v2"] {
+        let image = gk_box.push_image(&format!("count/signed:{tag}")).unwrap();
+        gk_box.sign(&image, &files, "jws").unwrap();
+        signed.push(pinned(&image));
+    }
+    let unsigned: Vec<String> = ["v1", "v2"]
+        .iter()
+        .map(|tag| pinned(&gk_box.push_image(&format!("count/unsigned:{tag}")).unwrap()))
+        .collect();
+    let missing = gk_box.image(&format!("count/unsigned@{NO_SUCH_DIGEST}"));
+    let provider = Provider::start(&gk_box, &files.root, "cause-first");
+    let host = gk_box.registry.host();
+    let counted = |key: &String| {
+        let before = provider.registry_requests(&runtime, &host);
+        let value = provider.values(std::slice::from_ref(key)).remove(0);
+        let after = provider.registry_requests(&runtime, &host);
+        (value, delta(&before, &after))
+    };
+
+    // The first key of each repository learns that the registry has no referrers API.
+    assert_eq!(counted(&signed[0]).0["isSuccess"], true);
+    assert_eq!(counted(&unsigned[0]).0["isSuccess"], false);
+
+    // A cold signed digest key: referrers (tag schema), signature manifest, envelope.
+    let (value, requests) = counted(&signed[1]);
+    assert_eq!(value["isSuccess"], true);
+    assert_eq!(requests, statuses(&[("200", 3)]));
+
+    // Unsigned: no referrers tag (404), then the manifest exists (200).
+    let (value, requests) = counted(&unsigned[1]);
+    assert_eq!(value["isSuccess"], false);
+    let message = value["verifierReports"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("unsigned: no referrers found"),
+        "{message}"
+    );
+    assert_eq!(requests, statuses(&[("404", 1), ("200", 1)]));
+
+    // Missing: no referrers tag, and no manifest either.
+    let (value, requests) = counted(&missing);
+    assert_eq!(value["isSuccess"], false);
+    let report = &value["verifierReports"][0];
+    assert_eq!(
+        report["message"],
+        format!("image not found: {missing} does not exist in the registry")
+    );
+    let reason = report["errorReason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("GET_SUBJECT_DESCRIPTOR_FAILURE: "),
+        "{reason}"
+    );
+    assert_eq!(requests, statuses(&[("404", 2)]));
 }
