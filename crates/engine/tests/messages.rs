@@ -15,7 +15,7 @@ use imagegate_engine::metrics::{MetricsSink, VerifierRun};
 use imagegate_engine::{Engine, EngineOptions};
 use imagegate_notation::envelope::EnvelopeFormat;
 use imagegate_notation::revocation::{FixedRevocationChecker, RevocationStatus};
-use imagegate_ratify::{VerifyResult, MAX_MESSAGE_CHARS};
+use imagegate_ratify::{CauseKind, VerifyResult, MAX_MESSAGE_CHARS};
 use imagegate_testkit::{sign_subject, Pki, PkiOptions, Pusher, Registry, SignImageOptions};
 
 /// Go form of the rogue PKI's leaf subject.
@@ -271,6 +271,17 @@ async fn a_missing_digest_costs_one_request_more_than_unsigned_and_success_stays
     assert!(only(&result).message.starts_with("image not found: "));
     assert_eq!(http.take(), vec![404, 404]);
     assert_eq!(after(&calls, before), [1, 1, 0, 0]);
+
+    // A repository that does not exist is "image not found" too, whichever request says so.
+    let nowhere = format!("{}/msg/nowhere@{MISSING}", registry.host());
+    let result = verify(&engine, &nowhere).await;
+    let report = only(&result);
+    assert_eq!(
+        report.message,
+        format!("image not found: {nowhere} does not exist in the registry")
+    );
+    assert_eq!(report.cause.map(|c| c.kind), Some(CauseKind::NotFound));
+    http.take();
 
     // A tag key's subject was resolved to begin with: no extra request when it is unsigned.
     let tag_key = {

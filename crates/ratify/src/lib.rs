@@ -32,7 +32,8 @@ pub use crate::duration::go_duration;
 pub use crate::json::{push_json_string, RenderedJson};
 pub use crate::key::{split, KeyFormatError, RequestKey, SplitKey};
 pub use crate::message::{
-    cause_first, Wording, MAX_MESSAGE_CHARS, NO_REFERRERS_FOUND, RESOLVING_DESCRIPTOR,
+    cause_first, labelled, Wording, IMAGE_NOT_FOUND, MAX_MESSAGE_CHARS, NO_REFERRERS_FOUND,
+    RESOLVING_DESCRIPTOR,
 };
 pub use crate::result::{
     render_result, rfc3339_nano, RenderedReports, VerifierReport, VerifyResult, RESULT_VERSION,

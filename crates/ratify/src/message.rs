@@ -71,7 +71,7 @@ impl CauseKind {
             Self::InvalidSignature => "invalid signature",
             Self::InvalidTimestamp => "invalid timestamp",
             Self::LimitExceeded => "limit exceeded",
-            Self::NotFound => "image not found",
+            Self::NotFound => "not found",
             Self::ReferenceInvalid => "invalid reference",
             Self::RegistryAuth => "registry auth failed",
             Self::RegistryProtocol => "registry protocol error",
@@ -86,10 +86,21 @@ impl CauseKind {
     }
 }
 
-/// `"<label>: <detail>"`, cut to [`MAX_MESSAGE_CHARS`] characters (ending in `…` when cut).
+/// `"<label>: <detail>"` with `kind`'s [`CauseKind::label`], cut to [`MAX_MESSAGE_CHARS`]
+/// characters (ending in `…` when cut).
 pub fn cause_first(kind: CauseKind, detail: impl fmt::Display) -> String {
+    labelled(kind.label(), detail)
+}
+
+/// The label of a subject that is not in the registry ([`CauseKind::NotFound`] about the
+/// image itself rather than one of its signatures).
+pub const IMAGE_NOT_FOUND: &str = "image not found";
+
+/// `"<label>: <detail>"`, cut to [`MAX_MESSAGE_CHARS`] characters (ending in `…` when cut):
+/// [`cause_first`] with a more specific label, e.g. [`IMAGE_NOT_FOUND`].
+pub fn labelled(label: &str, detail: impl fmt::Display) -> String {
     let mut out = String::with_capacity(MAX_MESSAGE_CHARS + 8);
-    out.push_str(kind.label());
+    out.push_str(label);
     out.push_str(": ");
     // Writing into a String cannot fail.
     let _ = write!(out, "{detail}");
@@ -135,6 +146,9 @@ mod tests {
         let m = cause_first(CauseKind::Unsigned, &exact);
         assert_eq!(m.chars().count(), MAX_MESSAGE_CHARS);
         assert!(!m.ends_with('…'));
+        let m = labelled(IMAGE_NOT_FOUND, &long);
+        assert!(m.starts_with("image not found: é"), "{m}");
+        assert_eq!(m.chars().count(), MAX_MESSAGE_CHARS);
     }
 
     #[test]

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
 use imagegate_oci::{Descriptor, OciError};
 use imagegate_ratify::{
-    cause_first, Cause, CauseKind, RatifyCode, VerifierReport, Wording, NO_REFERRERS_FOUND,
-    RESOLVING_DESCRIPTOR,
+    cause_first, labelled, Cause, CauseKind, RatifyCode, VerifierReport, Wording, IMAGE_NOT_FOUND,
+    NO_REFERRERS_FOUND, RESOLVING_DESCRIPTOR,
 };
 
 use super::{Access, Shared, State};
@@ -273,9 +273,10 @@ fn subject_message(subject: &Subject, kind: CauseKind, detail: &dyn std::fmt::Di
             kind,
             format_args!("{NO_REFERRERS_FOUND}: no signature for {s}"),
         ),
-        CauseKind::NotFound => {
-            cause_first(kind, format_args!("{s} does not exist in the registry"))
-        }
+        CauseKind::NotFound => labelled(
+            IMAGE_NOT_FOUND,
+            format_args!("{s} does not exist in the registry"),
+        ),
         CauseKind::RegistryAuth => cause_first(
             kind,
             format_args!(

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use imagegate_notation::policy::TrustPolicyDocument;
+use imagegate_notation::policy::{StoreType, TrustPolicyDocument};
 use imagegate_notation::store::TrustStore;
 use imagegate_notation::{verify_with_cache, ChainCache, Limits, Outcome, VerifyRequest};
 use imagegate_oci::{Descriptor, ParsedManifest};
@@ -120,8 +120,15 @@ impl NotationVerifier {
             .find(|s| s.name() == outcome.statement());
         let detail = match failure {
             imagegate_notation::Error::Authenticity(AuthenticityError::UntrustedChain) => {
+                // The stores that could have vouched for a signer: not the TSA ones.
                 let stores: Vec<String> = statement
-                    .map(|s| s.trust_stores().iter().map(ToString::to_string).collect())
+                    .map(|s| {
+                        s.trust_stores()
+                            .iter()
+                            .filter(|t| t.store_type != StoreType::Tsa)
+                            .map(ToString::to_string)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let plural = if stores.len() == 1 { "" } else { "s" };
                 format!(
