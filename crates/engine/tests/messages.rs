@@ -299,3 +299,28 @@ async fn a_missing_digest_costs_one_request_more_than_unsigned_and_success_stays
     );
     assert_eq!(http.take(), vec![200, 404], "tag HEAD, referrers tag");
 }
+
+#[tokio::test]
+async fn refused_credentials_carry_the_phrase_azure_turns_into_a_permission_hint() {
+    // The store has no credentials for a registry that requires them.
+    let registry = Registry::start_htpasswd("user", "secret");
+    let pki = Pki::generate();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&dir, &pki, serde_json::json!({}), options());
+    let key = format!("{}/msg/private@{MISSING}", registry.host());
+    let result = verify(&engine, &key).await;
+    let report = only(&result);
+    assert_eq!(report.cause.map(|c| c.kind), Some(CauseKind::RegistryAuth));
+    assert_eq!(
+        report.message,
+        format!(
+            "registry auth failed: resolving descriptor or listing referrers was refused by \
+             {}; check the store's credentials",
+            registry.host()
+        )
+    );
+    assert!(
+        report.error_reason.starts_with("LIST_REFERRERS_FAILURE: "),
+        "{report:?}"
+    );
+}

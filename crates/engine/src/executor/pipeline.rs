@@ -280,8 +280,9 @@ fn subject_message(subject: &Subject, kind: CauseKind, detail: &dyn std::fmt::Di
         CauseKind::RegistryAuth => cause_first(
             kind,
             format_args!(
-                "{RESOLVING_DESCRIPTOR} or listing referrers of {s} was refused; check the \
-                 store's credentials"
+                "{RESOLVING_DESCRIPTOR} or listing referrers was refused by {}; check the \
+                 store's credentials",
+                subject.reference.registry
             ),
         ),
         _ => cause_first(kind, detail),
