@@ -24,7 +24,7 @@ use crate::config::{PolicySpec, Resolved};
 use crate::metrics::VerifierRun;
 use crate::policy::ReportSummary;
 use crate::ratify_codes;
-use crate::verifier::{content_key, Subject, Verifier, VerifyEnv};
+use crate::verifier::{content_key, oci_brief, Subject, Verifier, VerifyEnv};
 
 /// I/O (referrers, signatures) then the pure policy decision.
 pub(super) async fn decide(
@@ -36,16 +36,16 @@ pub(super) async fn decide(
     namespace: Option<&str>,
 ) -> Verdict {
     let wording = state.config.settings.messages;
-    let fail = |cause: Cause, detail: &dyn std::fmt::Display, transient: bool| {
+    let fail = |cause: Cause, detail: &dyn std::fmt::Display, brief: &str, transient: bool| {
         Verdict::new(
             false,
-            vec![subject_failure(subject, wording, cause, detail)],
+            vec![subject_failure(subject, wording, cause, detail, brief)],
             transient,
         )
     };
     let Some(store) = resolved.stores.first() else {
         let cause = Cause::new(RatifyCode::ConfigInvalid, CauseKind::Config);
-        return fail(cause, &"no store", false);
+        return fail(cause, &"no store", "no store", false);
     };
     let registry = access.registry.clone();
     let referrers = shared
@@ -62,6 +62,7 @@ pub(super) async fn decide(
             return fail(
                 ratify_codes::for_oci(&e),
                 &e,
+                &oci_brief(&e),
                 ratify_codes::is_transient(&e),
             );
         }
@@ -91,7 +92,7 @@ pub(super) async fn decide(
              (imagegate.concurrency.maxSignaturesPerSubject); remove stale signatures",
             candidates.len()
         );
-        return fail(cause, &detail, false);
+        return fail(cause, &detail, &detail, false);
     }
     let env = VerifyEnv {
         caches: shared.caches.clone(),
@@ -217,7 +218,7 @@ async fn unsigned_or_missing(
     if subject.descriptor.is_none() {
         if let Err(e) = registry.resolve(&subject.reference).await {
             if matches!(e, OciError::NotFound { .. }) {
-                let r = subject_failure(subject, wording, ratify_codes::for_oci(&e), &e);
+                let r = subject_failure(subject, wording, ratify_codes::for_oci(&e), &e, "");
                 return Verdict::new(false, vec![r], false);
             }
             tracing::debug!(
@@ -236,21 +237,25 @@ async fn unsigned_or_missing(
              configured and that artifact metadata is attached",
             subject.display
         ),
+        "",
     );
     Verdict::new(false, vec![r], false)
 }
 
 /// A failed report about the subject as a whole (no verifier attribution), as Ratify's
-/// `ErrorToVerifyResult` builds it; `message` is Ratify's or the cause first ([`Wording`]).
+/// `ErrorToVerifyResult` builds it: `errorReason` is `detail` with `cause`'s code; `message`
+/// is Ratify's or the cause first ([`Wording`]), with `brief` where the cause has no wording
+/// of its own.
 fn subject_failure(
     subject: &Subject,
     wording: Wording,
     cause: Cause,
     detail: &dyn std::fmt::Display,
+    brief: &str,
 ) -> VerifierReport {
     let message = match wording {
         Wording::Ratify => format!("failed to verify artifact: {}", subject.display),
-        Wording::CauseFirst => subject_message(subject, cause.kind, detail),
+        Wording::CauseFirst => subject_message(subject, cause.kind, brief),
     };
     VerifierReport {
         subject: subject.display.clone(),
@@ -266,7 +271,7 @@ fn subject_failure(
 /// a message containing [`NO_REFERRERS_FOUND`] as "signature artifact not found" and one
 /// containing [`RESOLVING_DESCRIPTOR`] as a hint to check the registry permissions, so the
 /// unsigned and the refused-credentials messages carry those words.
-fn subject_message(subject: &Subject, kind: CauseKind, detail: &dyn std::fmt::Display) -> String {
+fn subject_message(subject: &Subject, kind: CauseKind, brief: &str) -> String {
     let s = &subject.display;
     match kind {
         CauseKind::Unsigned => cause_first(
@@ -285,6 +290,6 @@ fn subject_message(subject: &Subject, kind: CauseKind, detail: &dyn std::fmt::Di
                 subject.reference.registry
             ),
         ),
-        _ => cause_first(kind, detail),
+        _ => cause_first(kind, brief),
     }
 }

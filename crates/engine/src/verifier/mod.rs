@@ -151,6 +151,33 @@ impl VerifyEnv {
     }
 }
 
+/// A registry error for a cause-first `message`: what happened and during which step,
+/// without the reference (the report and every template show it already), e.g. `listing
+/// referrers: the registry could not be reached (connection refused); check …`.
+pub(crate) fn oci_brief(err: &OciError) -> String {
+    let text = err.to_string();
+    let Some(op) = err.operation() else {
+        return text;
+    };
+    // Every operation error reads "cannot <op> <reference>: <what happened>"; a reference
+    // never contains ": ".
+    let rest = text
+        .strip_prefix("cannot ")
+        .and_then(|t| t.split_once(": "))
+        .map(|(_, rest)| rest);
+    let Some(rest) = rest else {
+        return text;
+    };
+    let step = match op {
+        imagegate_oci::Operation::Resolve => "resolving the image",
+        imagegate_oci::Operation::ListReferrers => "listing referrers",
+        imagegate_oci::Operation::FetchManifest => "fetching the signature manifest",
+        imagegate_oci::Operation::FetchBlob => "fetching the signature envelope",
+        _ => return text,
+    };
+    format!("{step}: {rest}")
+}
+
 /// `<scope>registry/repository@digest`: content is cached per repository and per credential
 /// scope.
 pub(crate) fn content_key(scope: &str, r: &Reference, digest: &str) -> String {
@@ -185,4 +212,44 @@ pub trait Verifier: Send + Sync + fmt::Debug + 'static {
         referrer: &'a Descriptor,
         env: &'a VerifyEnv,
     ) -> BoxFuture<'a, VerifierReport>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imagegate_oci::Operation;
+
+    #[test]
+    fn registry_errors_are_briefed_without_the_reference() {
+        let reference = "registry.test:5000/app@sha256:00".to_owned();
+        let transport = OciError::Transport {
+            op: Operation::ListReferrers,
+            reference: reference.clone(),
+            detail: "connection refused".into(),
+        };
+        let brief = oci_brief(&transport);
+        assert!(
+            brief.starts_with(
+                "listing referrers: the registry could not be reached (connection refused)"
+            ),
+            "{brief}"
+        );
+        assert!(!brief.contains(&reference), "{brief}");
+        let missing = OciError::NotFound {
+            op: Operation::FetchBlob,
+            reference: reference.clone(),
+            detail: "BLOB_UNKNOWN".into(),
+        };
+        assert!(oci_brief(&missing).starts_with(
+            "fetching the signature envelope: not found in the registry (BLOB_UNKNOWN)"
+        ));
+        // Errors without an operation, or of operations the verifier never runs, are whole.
+        let config = OciError::Config("bad".into());
+        assert_eq!(oci_brief(&config), config.to_string());
+        let push = OciError::DigestRequired {
+            op: Operation::PushBlob,
+            reference,
+        };
+        assert_eq!(oci_brief(&push), push.to_string());
+    }
 }

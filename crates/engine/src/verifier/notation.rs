@@ -88,6 +88,23 @@ impl NotationVerifier {
         self.failed_with(subject, referrer, cause, detail, message)
     }
 
+    /// A failed report for a registry error: the cause-first `message` leaves out the
+    /// reference ([`super::oci_brief`]).
+    fn fetch_failed(
+        &self,
+        subject: &Subject,
+        referrer: &Descriptor,
+        wording: Wording,
+        err: &imagegate_oci::OciError,
+    ) -> VerifierReport {
+        let cause = ratify_codes::for_oci(err);
+        let message = match wording {
+            Wording::Ratify => ratify_message(referrer),
+            Wording::CauseFirst => cause_first(cause.kind, super::oci_brief(err)),
+        };
+        self.failed_with(subject, referrer, cause, err, message)
+    }
+
     /// A failed report with `message` as given.
     fn failed_with(
         &self,
@@ -158,9 +175,7 @@ impl NotationVerifier {
         let wording = env.wording();
         let manifest = match env.manifest(&subject.reference, &referrer.digest).await {
             Ok(m) => m,
-            Err(e) => {
-                return self.failed(subject, referrer, wording, ratify_codes::for_oci(&e), &e)
-            }
+            Err(e) => return self.fetch_failed(subject, referrer, wording, &e),
         };
         let invalid = Cause::new(RatifyCode::ManifestInvalid, CauseKind::InvalidContent);
         let ParsedManifest::Image(image) = &manifest.parsed else {
@@ -197,9 +212,7 @@ impl NotationVerifier {
         };
         let envelope = match env.blob(&subject.reference, &layer).await {
             Ok(b) => b,
-            Err(e) => {
-                return self.failed(subject, referrer, wording, ratify_codes::for_oci(&e), &e)
-            }
+            Err(e) => return self.fetch_failed(subject, referrer, wording, &e),
         };
         let (policy, store, limits, chains) = (
             self.policy.clone(),
