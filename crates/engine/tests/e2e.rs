@@ -40,6 +40,23 @@ fn engine_with(
     Engine::from_config_file(&path, opts).unwrap()
 }
 
+/// [`engine_with`] writing Ratify's report messages (`imagegate.messages: "ratify"`).
+fn ratify_worded(
+    dir: &tempfile::TempDir,
+    policy: &str,
+    cert: &str,
+    artifact_policies: serde_json::Value,
+) -> Engine {
+    let mut config = config_json(
+        vector_json(policy),
+        &[vectors_dir().join(cert)],
+        artifact_policies,
+    );
+    config["imagegate"] = serde_json::json!({"messages": "ratify"});
+    let path = write_config(dir.path(), &config);
+    Engine::from_config_file(&path, options()).unwrap()
+}
+
 fn strict_engine(dir: &tempfile::TempDir) -> Engine {
     engine_with(
         dir,
@@ -105,7 +122,12 @@ async fn unsigned_image_fails_with_ratify_message() {
     let p = registry().pusher("e2e/unsigned");
     let digest = fixture::push_unsigned(&p).await;
     let dir = tempfile::tempdir().unwrap();
-    let engine = strict_engine(&dir);
+    let engine = ratify_worded(
+        &dir,
+        "trustpolicy-strict.json",
+        "cert-e2e.crt",
+        serde_json::json!({"default": "all"}),
+    );
     let key = image("e2e/unsigned", &format!("@{digest}"));
     let result = engine.verify_key(&key, "t").await.unwrap();
     assert!(!result.is_success);
@@ -128,12 +150,11 @@ async fn untrusted_signer_and_identity_mismatch_fail_with_notation_reason() {
     pushed_e2e("e2e/untrusted").await;
     let key = image("e2e/untrusted", &format!("@{E2E_SUBJECT}"));
     let dir = tempfile::tempdir().unwrap();
-    let other_cert = engine_with(
+    let other_cert = ratify_worded(
         &dir,
         "trustpolicy-strict.json",
         "cert-expired_e2e.crt",
         serde_json::json!({}),
-        options(),
     );
     let r = other_cert.verify_key(&key, "t").await.unwrap();
     assert!(!r.is_success);

@@ -9,6 +9,7 @@
 //! * Ratify's error codes ([`RatifyCode`]), imagegate's bounded cause classification
 //!   ([`CauseKind`]) and the typed per-key failure ([`Failure`]) whose `Display` is the one
 //!   rendering of Ratify's `"<CODE>: <detail>"` wire text;
+//! * the wording of failed reports' `message` ([`Wording`], [`cause_first`]);
 //! * request keys, `[namespace]image` ([`RequestKey`], [`split`]);
 //! * one verifier run as `ratify_verifier_duration` labels it ([`VerifierRun`]);
 //! * Ratify v2's result, failure wording and envelope ([`v2`]);
@@ -21,6 +22,7 @@ mod code;
 mod duration;
 mod json;
 mod key;
+mod message;
 mod result;
 mod run;
 pub mod v2;
@@ -29,6 +31,10 @@ pub use crate::code::{Cause, CauseKind, Failure, RatifyCode};
 pub use crate::duration::go_duration;
 pub use crate::json::{push_json_string, RenderedJson};
 pub use crate::key::{split, KeyFormatError, RequestKey, SplitKey};
+pub use crate::message::{
+    cause_first, labelled, Wording, IMAGE_NOT_FOUND, MAX_MESSAGE_CHARS, NO_REFERRERS_FOUND,
+    RESOLVING_DESCRIPTOR,
+};
 pub use crate::result::{
     render_result, rfc3339_nano, RenderedReports, VerifierReport, VerifyResult, RESULT_VERSION,
 };

@@ -28,9 +28,17 @@
 //!     "maxInFlightBytes": 33554432,     // registry content in memory at once, all keys
 //!     "maxInFlightBytesPerHost": 16777216 // the part of it one registry host may hold
 //!   },
-//!   "reloadIntervalMs": 2000          // how often the config file is checked for changes
+//!   "reloadIntervalMs": 2000,         // how often the config file is checked for changes
+//!   "messages": "cause-first"         // failed reports' `message`: "cause-first" or "ratify"
 //! }
 //! ```
+//!
+//! `messages` picks the wording of a failed report's `message` (see
+//! [`imagegate_ratify::Wording`]): `"cause-first"` (the default) starts it with the cause
+//! ("unsigned: …", "untrusted signer: …", "image not found: …") and keeps it short enough to
+//! survive Gatekeeper's 256-character audit cut behind the subject a template prints;
+//! `"ratify"` writes Ratify v1's text byte for byte. `errorReason` is Ratify's in both, and
+//! no decision depends on the choice.
 //!
 //! Unknown keys inside `imagegate` are errors (they are most likely typos). The `cache`
 //! settings, `concurrency.maxVerifications` and `concurrency.maxRequestsPerRegistry` take
@@ -53,6 +61,7 @@
 
 use std::time::Duration;
 
+use imagegate_ratify::Wording;
 use serde::Deserialize;
 
 /// The `imagegate` section, with defaults filled in.
@@ -67,6 +76,8 @@ pub struct Settings {
     pub registry: RegistrySettings,
     /// Poll interval of the config watcher, in milliseconds.
     pub reload_interval_ms: u64,
+    /// Wording of failed reports' `message`.
+    pub messages: Wording,
 }
 
 impl Default for Settings {
@@ -76,6 +87,7 @@ impl Default for Settings {
             concurrency: ConcurrencySettings::default(),
             registry: RegistrySettings::default(),
             reload_interval_ms: 2000,
+            messages: Wording::CauseFirst,
         }
     }
 }
@@ -213,5 +225,15 @@ mod tests {
         assert_eq!(s.cache.manifest_cache_bytes, c.manifest_cache_bytes);
         let typo = serde_json::from_str::<Settings>(r#"{"cache": {"referrerCacheBytes": 1}}"#);
         assert!(typo.is_err(), "unknown keys are refused");
+    }
+
+    #[test]
+    fn messages_default_to_cause_first_and_take_ratify() {
+        assert_eq!(Settings::default().messages, Wording::CauseFirst);
+        let s: Settings = serde_json::from_str(r#"{"messages": "ratify"}"#).unwrap();
+        assert_eq!(s.messages, Wording::Ratify);
+        let s: Settings = serde_json::from_str(r#"{"messages": "cause-first"}"#).unwrap();
+        assert_eq!(s.messages, Wording::CauseFirst);
+        assert!(serde_json::from_str::<Settings>(r#"{"messages": "short"}"#).is_err());
     }
 }

@@ -12,8 +12,11 @@
 use std::sync::Arc;
 
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
-use imagegate_oci::Descriptor;
-use imagegate_ratify::{Cause, CauseKind, RatifyCode, VerifierReport};
+use imagegate_oci::{Descriptor, OciError};
+use imagegate_ratify::{
+    cause_first, labelled, Cause, CauseKind, RatifyCode, VerifierReport, Wording, IMAGE_NOT_FOUND,
+    NO_REFERRERS_FOUND, RESOLVING_DESCRIPTOR,
+};
 
 use super::{Access, Shared, State};
 use crate::cache::Verdict;
@@ -21,7 +24,7 @@ use crate::config::{PolicySpec, Resolved};
 use crate::metrics::VerifierRun;
 use crate::policy::ReportSummary;
 use crate::ratify_codes;
-use crate::verifier::{content_key, Subject, Verifier, VerifyEnv};
+use crate::verifier::{content_key, oci_brief, Subject, Verifier, VerifyEnv};
 
 /// I/O (referrers, signatures) then the pure policy decision.
 pub(super) async fn decide(
@@ -32,16 +35,17 @@ pub(super) async fn decide(
     subject: &Subject,
     namespace: Option<&str>,
 ) -> Verdict {
-    let fail = |cause: Cause, detail: &dyn std::fmt::Display, transient: bool| {
+    let wording = state.config.settings.messages;
+    let fail = |cause: Cause, detail: &dyn std::fmt::Display, brief: &str, transient: bool| {
         Verdict::new(
             false,
-            vec![subject_failure(subject, cause, detail)],
+            vec![subject_failure(subject, wording, cause, detail, brief)],
             transient,
         )
     };
     let Some(store) = resolved.stores.first() else {
         let cause = Cause::new(RatifyCode::ConfigInvalid, CauseKind::Config);
-        return fail(cause, &"no store", false);
+        return fail(cause, &"no store", "no store", false);
     };
     let registry = access.registry.clone();
     let referrers = shared
@@ -58,6 +62,7 @@ pub(super) async fn decide(
             return fail(
                 ratify_codes::for_oci(&e),
                 &e,
+                &oci_brief(&e),
                 ratify_codes::is_transient(&e),
             );
         }
@@ -87,7 +92,7 @@ pub(super) async fn decide(
              (imagegate.concurrency.maxSignaturesPerSubject); remove stale signatures",
             candidates.len()
         );
-        return fail(cause, &detail, false);
+        return fail(cause, &detail, &detail, false);
     }
     let env = VerifyEnv {
         caches: shared.caches.clone(),
@@ -96,6 +101,7 @@ pub(super) async fn decide(
         now: shared.clock.now(),
         revocation: shared.revocation.clone(),
         cpu: shared.cpu.clone(),
+        wording,
         transient: std::sync::atomic::AtomicBool::new(false),
     };
     let policy = resolved.policy.map(|PolicySpec::Config(p)| p);
@@ -126,16 +132,7 @@ pub(super) async fn decide(
         .collect();
     let reports = bounded_until_settled(&types, in_flight, policy, run).await;
     if reports.is_empty() {
-        let r = subject_failure(
-            subject,
-            Cause::bare(CauseKind::Unsigned),
-            &format_args!(
-                "No verification results for the artifact {}. Ensure verifiers are properly \
-                 configured and that artifact metadata is attached",
-                subject.display
-            ),
-        );
-        return Verdict::new(false, vec![r], false);
+        return unsigned_or_missing(env.registry.as_ref(), subject, wording).await;
     }
     let summaries: Vec<ReportSummary<'_>> = reports
         .iter()
@@ -208,19 +205,91 @@ where
     done.into_iter().map(|(_, r)| r).collect()
 }
 
+/// The verdict for a subject with no signature a verifier ran on: unsigned, or (digest keys
+/// only, whose subject was never fetched) missing from the registry. Telling the two apart
+/// costs one request (`HEAD` of the manifest by digest), made only on this failure path; a
+/// tag key's subject was just resolved, so it exists. When that request fails for another
+/// reason the answer stays "unsigned": the listing already succeeded.
+async fn unsigned_or_missing(
+    registry: &dyn crate::registry::Registry,
+    subject: &Subject,
+    wording: Wording,
+) -> Verdict {
+    if subject.descriptor.is_none() {
+        if let Err(e) = registry.resolve(&subject.reference).await {
+            if matches!(e, OciError::NotFound { .. }) {
+                let r = subject_failure(subject, wording, ratify_codes::for_oci(&e), &e, "");
+                return Verdict::new(false, vec![r], false);
+            }
+            tracing::debug!(
+                subject = %subject.display,
+                error = %e,
+                "cannot tell a missing image from an unsigned one; answering unsigned"
+            );
+        }
+    }
+    let r = subject_failure(
+        subject,
+        wording,
+        Cause::bare(CauseKind::Unsigned),
+        &format_args!(
+            "No verification results for the artifact {}. Ensure verifiers are properly \
+             configured and that artifact metadata is attached",
+            subject.display
+        ),
+        "",
+    );
+    Verdict::new(false, vec![r], false)
+}
+
 /// A failed report about the subject as a whole (no verifier attribution), as Ratify's
-/// `ErrorToVerifyResult` builds it.
+/// `ErrorToVerifyResult` builds it: `errorReason` is `detail` with `cause`'s code; `message`
+/// is Ratify's or the cause first ([`Wording`]), with `brief` where the cause has no wording
+/// of its own.
 fn subject_failure(
     subject: &Subject,
+    wording: Wording,
     cause: Cause,
     detail: &dyn std::fmt::Display,
+    brief: &str,
 ) -> VerifierReport {
+    let message = match wording {
+        Wording::Ratify => format!("failed to verify artifact: {}", subject.display),
+        Wording::CauseFirst => subject_message(subject, cause.kind, brief),
+    };
     VerifierReport {
         subject: subject.display.clone(),
         is_success: false,
-        message: format!("failed to verify artifact: {}", subject.display),
+        message,
         error_reason: cause.render(detail),
         cause: Some(cause),
         ..VerifierReport::default()
+    }
+}
+
+/// The cause-first `message` of a subject failure. Azure's Image Integrity template rewords
+/// a message containing [`NO_REFERRERS_FOUND`] as "signature artifact not found" and one
+/// containing [`RESOLVING_DESCRIPTOR`] as a hint to check the registry permissions, so the
+/// unsigned and the refused-credentials messages carry those words.
+fn subject_message(subject: &Subject, kind: CauseKind, brief: &str) -> String {
+    let s = &subject.display;
+    match kind {
+        CauseKind::Unsigned => cause_first(
+            kind,
+            format_args!("{NO_REFERRERS_FOUND}: no signature for {s}"),
+        ),
+        CauseKind::NotFound => labelled(
+            IMAGE_NOT_FOUND,
+            format_args!("{s} does not exist in the registry"),
+        ),
+        CauseKind::RegistryAuth => cause_first(
+            kind,
+            format_args!(
+                "{RESOLVING_DESCRIPTOR} or listing referrers was refused by {}; check the \
+                 store's credentials",
+                subject.reference.registry
+            ),
+        ),
+        _ => cause_first(kind, brief),
     }
 }

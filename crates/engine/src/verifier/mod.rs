@@ -15,6 +15,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use imagegate_notation::revocation::RevocationChecker;
 use imagegate_oci::{Descriptor, Manifest, OciError, Reference};
+use imagegate_ratify::Wording;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
@@ -59,6 +60,8 @@ pub struct VerifyEnv {
     pub(crate) now: OffsetDateTime,
     pub(crate) revocation: Arc<dyn RevocationChecker>,
     pub(crate) cpu: Arc<Semaphore>,
+    /// The wording of failed reports' `message` (`imagegate.messages`).
+    pub(crate) wording: Wording,
     /// Set when a registry fetch failed for a transient reason (see
     /// [`crate::ratify_codes::is_transient`]): the decision may then be served stale.
     pub(crate) transient: AtomicBool,
@@ -79,6 +82,11 @@ impl VerifyEnv {
     /// The verification time, read once per request.
     pub fn now(&self) -> OffsetDateTime {
         self.now
+    }
+
+    /// The wording of failed reports' `message`.
+    pub fn wording(&self) -> Wording {
+        self.wording
     }
 
     /// The revocation checker.
@@ -143,6 +151,33 @@ impl VerifyEnv {
     }
 }
 
+/// A registry error for a cause-first `message`: what happened and during which step,
+/// without the reference (the report and every template show it already), e.g. `listing
+/// referrers: the registry could not be reached (connection refused); check …`.
+pub(crate) fn oci_brief(err: &OciError) -> String {
+    let text = err.to_string();
+    let Some(op) = err.operation() else {
+        return text;
+    };
+    // Every operation error reads "cannot <op> <reference>: <what happened>"; a reference
+    // never contains ": ".
+    let rest = text
+        .strip_prefix("cannot ")
+        .and_then(|t| t.split_once(": "))
+        .map(|(_, rest)| rest);
+    let Some(rest) = rest else {
+        return text;
+    };
+    let step = match op {
+        imagegate_oci::Operation::Resolve => "resolving the image",
+        imagegate_oci::Operation::ListReferrers => "listing referrers",
+        imagegate_oci::Operation::FetchManifest => "fetching the signature manifest",
+        imagegate_oci::Operation::FetchBlob => "fetching the signature envelope",
+        _ => return text,
+    };
+    format!("{step}: {rest}")
+}
+
 /// `<scope>registry/repository@digest`: content is cached per repository and per credential
 /// scope.
 pub(crate) fn content_key(scope: &str, r: &Reference, digest: &str) -> String {
@@ -177,4 +212,44 @@ pub trait Verifier: Send + Sync + fmt::Debug + 'static {
         referrer: &'a Descriptor,
         env: &'a VerifyEnv,
     ) -> BoxFuture<'a, VerifierReport>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imagegate_oci::Operation;
+
+    #[test]
+    fn registry_errors_are_briefed_without_the_reference() {
+        let reference = "registry.test:5000/app@sha256:00".to_owned();
+        let transport = OciError::Transport {
+            op: Operation::ListReferrers,
+            reference: reference.clone(),
+            detail: "connection refused".into(),
+        };
+        let brief = oci_brief(&transport);
+        assert!(
+            brief.starts_with(
+                "listing referrers: the registry could not be reached (connection refused)"
+            ),
+            "{brief}"
+        );
+        assert!(!brief.contains(&reference), "{brief}");
+        let missing = OciError::NotFound {
+            op: Operation::FetchBlob,
+            reference: reference.clone(),
+            detail: "BLOB_UNKNOWN".into(),
+        };
+        assert!(oci_brief(&missing).starts_with(
+            "fetching the signature envelope: not found in the registry (BLOB_UNKNOWN)"
+        ));
+        // Errors without an operation, or of operations the verifier never runs, are whole.
+        let config = OciError::Config("bad".into());
+        assert_eq!(oci_brief(&config), config.to_string());
+        let push = OciError::DigestRequired {
+            op: Operation::PushBlob,
+            reference,
+        };
+        assert_eq!(oci_brief(&push), push.to_string());
+    }
 }

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use imagegate_notation::policy::TrustPolicyDocument;
+use imagegate_notation::policy::{StoreType, TrustPolicyDocument};
 use imagegate_notation::store::TrustStore;
 use imagegate_notation::{verify_with_cache, ChainCache, Limits, Outcome, VerifyRequest};
 use imagegate_oci::{Descriptor, ParsedManifest};
 
 use super::{ArtifactTypes, Subject, Verifier, VerifyEnv};
-use imagegate_ratify::{Cause, CauseKind, RatifyCode, VerifierReport};
+use imagegate_notation::error::AuthenticityError;
+use imagegate_ratify::{cause_first, Cause, CauseKind, RatifyCode, VerifierReport, Wording};
 
 use crate::ratify_codes;
 
@@ -70,22 +71,99 @@ impl NotationVerifier {
         r
     }
 
-    /// A failed report: `errorReason` is `detail` rendered with `cause`'s code (if any).
+    /// A failed report: `errorReason` is `detail` rendered with `cause`'s code (if any);
+    /// `message` is Ratify's or the cause first with `detail` ([`Wording`]).
     fn failed(
+        &self,
+        subject: &Subject,
+        referrer: &Descriptor,
+        wording: Wording,
+        cause: Cause,
+        detail: &dyn std::fmt::Display,
+    ) -> VerifierReport {
+        let message = match wording {
+            Wording::Ratify => ratify_message(referrer),
+            Wording::CauseFirst => cause_first(cause.kind, detail),
+        };
+        self.failed_with(subject, referrer, cause, detail, message)
+    }
+
+    /// A failed report for a registry error: the cause-first `message` leaves out the
+    /// reference ([`super::oci_brief`]).
+    fn fetch_failed(
+        &self,
+        subject: &Subject,
+        referrer: &Descriptor,
+        wording: Wording,
+        err: &imagegate_oci::OciError,
+    ) -> VerifierReport {
+        let cause = ratify_codes::for_oci(err);
+        let message = match wording {
+            Wording::Ratify => ratify_message(referrer),
+            Wording::CauseFirst => cause_first(cause.kind, super::oci_brief(err)),
+        };
+        self.failed_with(subject, referrer, cause, err, message)
+    }
+
+    /// A failed report with `message` as given.
+    fn failed_with(
         &self,
         subject: &Subject,
         referrer: &Descriptor,
         cause: Cause,
         detail: &dyn std::fmt::Display,
+        message: String,
     ) -> VerifierReport {
         let mut r = self.report(subject, referrer);
-        r.message = format!(
-            "Failed to validate the Notation signature: {}",
-            go_descriptor(referrer)
-        );
+        r.message = message;
         r.error_reason = cause.render(detail);
         r.cause = Some(cause);
         r
+    }
+
+    /// The cause-first message of a signature that verified but whose signer is not trusted:
+    /// who signed and which trust stores or identities did not accept it. `None` when the
+    /// failure is not about the signer's trust or the signer is unknown.
+    fn signer_message(
+        &self,
+        outcome: &Outcome,
+        failure: &imagegate_notation::Error,
+    ) -> Option<String> {
+        let signer = outcome.signer()?;
+        let statement = self
+            .policy
+            .statements()
+            .iter()
+            .find(|s| s.name() == outcome.statement());
+        let detail = match failure {
+            imagegate_notation::Error::Authenticity(AuthenticityError::UntrustedChain) => {
+                // The stores that could have vouched for a signer: not the TSA ones.
+                let stores: Vec<String> = statement
+                    .map(|s| {
+                        s.trust_stores()
+                            .iter()
+                            .filter(|t| t.store_type != StoreType::Tsa)
+                            .map(ToString::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let plural = if stores.len() == 1 { "" } else { "s" };
+                format!(
+                    "{} is not in trust store{plural} {}",
+                    signer.subject,
+                    stores.join(", ")
+                )
+            }
+            imagegate_notation::Error::Authenticity(AuthenticityError::IdentityMismatch {
+                ..
+            }) => format!(
+                "{} is not a trusted identity of trust policy {}",
+                signer.subject,
+                outcome.statement()
+            ),
+            _ => return None,
+        };
+        Some(cause_first(CauseKind::UntrustedSigner, detail))
     }
 
     async fn run(
@@ -94,22 +172,24 @@ impl NotationVerifier {
         referrer: &Descriptor,
         env: &VerifyEnv,
     ) -> VerifierReport {
+        let wording = env.wording();
         let manifest = match env.manifest(&subject.reference, &referrer.digest).await {
             Ok(m) => m,
-            Err(e) => return self.failed(subject, referrer, ratify_codes::for_oci(&e), &e),
+            Err(e) => return self.fetch_failed(subject, referrer, wording, &e),
         };
         let invalid = Cause::new(RatifyCode::ManifestInvalid, CauseKind::InvalidContent);
         let ParsedManifest::Image(image) = &manifest.parsed else {
             return self.failed(
                 subject,
                 referrer,
+                wording,
                 invalid,
                 &"the signature referrer is an image index, not a signature manifest",
             );
         };
         let layer = match image.signature_envelope() {
             Ok(l) => l.clone(),
-            Err(e) => return self.failed(subject, referrer, invalid, &e),
+            Err(e) => return self.failed(subject, referrer, wording, invalid, &e),
         };
         let artifact = match (&subject.descriptor, &image.subject) {
             (Some(d), _) => d.clone(),
@@ -121,6 +201,7 @@ impl NotationVerifier {
                 return self.failed(
                     subject,
                     referrer,
+                    wording,
                     invalid,
                     &format_args!(
                         "the signature manifest's subject is {found}, not {}",
@@ -131,7 +212,7 @@ impl NotationVerifier {
         };
         let envelope = match env.blob(&subject.reference, &layer).await {
             Ok(b) => b,
-            Err(e) => return self.failed(subject, referrer, ratify_codes::for_oci(&e), &e),
+            Err(e) => return self.fetch_failed(subject, referrer, wording, &e),
         };
         let (policy, store, limits, chains) = (
             self.policy.clone(),
@@ -164,12 +245,19 @@ impl NotationVerifier {
             Err(e) => self.failed(
                 subject,
                 referrer,
+                wording,
                 Cause::new(RatifyCode::VerifyReferenceFailure, CauseKind::Internal),
                 &e,
             ),
             // No outcome at all (e.g. no applicable trust policy statement).
-            Ok(Err(e)) => self.failed(subject, referrer, ratify_codes::for_notation(&e), &e),
-            Ok(Ok(outcome)) => self.outcome_report(subject, referrer, &outcome),
+            Ok(Err(e)) => self.failed(
+                subject,
+                referrer,
+                wording,
+                ratify_codes::for_notation(&e),
+                &e,
+            ),
+            Ok(Ok(outcome)) => self.outcome_report(subject, referrer, wording, &outcome),
         }
     }
 
@@ -177,12 +265,18 @@ impl NotationVerifier {
         &self,
         subject: &Subject,
         referrer: &Descriptor,
+        wording: Wording,
         outcome: &Outcome,
     ) -> VerifierReport {
         if let Some(failure) = outcome.failure() {
             // Ratify puts notation-go's error text in `errorReason` without a code.
             let cause = Cause::bare(ratify_codes::notation_kind(failure));
-            return self.failed(subject, referrer, cause, failure);
+            if wording == Wording::CauseFirst {
+                if let Some(message) = self.signer_message(outcome, failure) {
+                    return self.failed_with(subject, referrer, cause, failure, message);
+                }
+            }
+            return self.failed(subject, referrer, wording, cause, failure);
         }
         // Checks the trust policy level only logs (permissive, audit): notation-go logs them
         // as warnings, and so do we, or "log" would be indistinguishable from "skip".
@@ -237,6 +331,14 @@ impl Verifier for NotationVerifier {
     ) -> BoxFuture<'a, VerifierReport> {
         Box::pin(self.run(subject, referrer, env))
     }
+}
+
+/// Ratify's `message` of a failed notation report.
+fn ratify_message(referrer: &Descriptor) -> String {
+    format!(
+        "Failed to validate the Notation signature: {}",
+        go_descriptor(referrer)
+    )
 }
 
 /// A descriptor in the shape Go's `%+v` prints the fields Ratify shows.
