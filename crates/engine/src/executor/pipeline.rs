@@ -5,9 +5,11 @@
 //! a time (each fetches its manifest and envelope, then verifies), in listing order, and the
 //! rest are not started once the config policy's decision cannot change
 //! ([`crate::policy::ConfigPolicy::settled`]): under `any`, the first success of a type
-//! settles that type; under `all`, the first failure settles the subject. Signatures not run
-//! then have no report, which is the one visible difference from Ratify (it verifies them all
-//! and lists every report); the verdict is the same.
+//! settles that type; under `all`, the first failure settles the subject. The decision is
+//! taken on the shortest settled *prefix* of the listing, so the reports are the same on every
+//! run whatever order the signatures finish in. Signatures after that prefix have no report,
+//! which is the one visible difference from Ratify (it verifies them all and lists every
+//! report); the verdict is the same.
 
 use std::sync::Arc;
 
@@ -151,8 +153,10 @@ pub(super) async fn decide(
 
 /// Runs `run(i)` for every index of `types` (the candidates' artifact types), at most
 /// `in_flight` at a time and in order, until all have finished or `policy` is settled
-/// ([`crate::policy::ConfigPolicy::settled`]); the finished reports in candidate order.
-/// Dropping the unfinished futures cancels their fetches.
+/// ([`crate::policy::ConfigPolicy::settled`]) by the finished *prefix* of the candidates; the
+/// reports of that prefix in candidate order. Deciding on the prefix, not on whichever
+/// signatures happened to finish first, makes the answer the same on every run (the one a
+/// sequential verifier gives). Dropping the unfinished futures cancels their fetches.
 async fn bounded_until_settled<F, Fut>(
     types: &[&str],
     in_flight: usize,
@@ -165,44 +169,65 @@ where
 {
     let mut next = 0;
     let mut running = FuturesUnordered::new();
-    let mut done: Vec<(usize, VerifierReport)> = Vec::with_capacity(types.len());
-    let mut finished = vec![false; types.len()];
+    // Per candidate: `None` while running or not started, then its report if it has one.
+    let mut results: Vec<Option<Option<VerifierReport>>> = (0..types.len()).map(|_| None).collect();
+    let mut prefix = 0;
+    // Whether more candidates may start: not once the finished ones, in any order, settle the
+    // policy (then only the earlier ones still running are awaited, to settle the prefix).
+    let mut launching = true;
     loop {
-        while running.len() < in_flight.max(1) && next < types.len() {
-            running.push(run(next));
+        while launching && running.len() < in_flight.max(1) && next < types.len() {
+            let index = next;
+            let work = run(index);
+            running.push(async move { (index, work.await.map(|(_, report)| report)) });
             next += 1;
         }
-        let Some(item) = running.next().await else {
+        let Some((index, report)) = running.next().await else {
             break;
         };
-        let Some((index, report)) = item else {
-            continue;
-        };
-        if let Some(flag) = finished.get_mut(index) {
-            *flag = true;
+        if let Some(slot) = results.get_mut(index) {
+            *slot = Some(report);
         }
-        done.push((index, report));
         let Some(policy) = policy else {
             continue;
         };
-        let summaries: Vec<ReportSummary<'_>> = done
-            .iter()
-            .map(|(_, r)| ReportSummary {
-                artifact_type: &r.artifact_type,
-                is_success: r.is_success,
-            })
-            .collect();
-        let pending = types
-            .iter()
-            .zip(&finished)
-            .filter(|(_, f)| !**f)
-            .map(|(t, _)| *t);
-        if policy.settled(&summaries, pending).is_some() {
-            break;
+        // The shortest finished prefix that settles the policy, so the answer does not depend
+        // on which signature finished first.
+        while results.get(prefix).is_some_and(Option::is_some) {
+            prefix += 1;
+            let pending = types[prefix..].iter().copied();
+            if policy
+                .settled(&summaries(&results[..prefix]), pending)
+                .is_some()
+            {
+                results.truncate(prefix);
+                return results.into_iter().flatten().flatten().collect();
+            }
+        }
+        if launching {
+            let finished = summaries(&results);
+            let unfinished = types
+                .iter()
+                .zip(&results)
+                .filter(|(_, r)| r.is_none())
+                .map(|(t, _)| *t);
+            launching = policy.settled(&finished, unfinished).is_none();
         }
     }
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+    results.into_iter().flatten().flatten().collect()
+}
+
+/// What the policy reads of the finished reports among `results`.
+fn summaries(results: &[Option<Option<VerifierReport>>]) -> Vec<ReportSummary<'_>> {
+    results
+        .iter()
+        .flatten()
+        .flatten()
+        .map(|r| ReportSummary {
+            artifact_type: &r.artifact_type,
+            is_success: r.is_success,
+        })
+        .collect()
 }
 
 /// The verdict for a subject with no signature a verifier ran on: unsigned, or (digest keys
