@@ -69,6 +69,35 @@ pub const RATIFY_V1: &[Kind] = &[
     ),
 ];
 
+/// Ratify v2's group.
+pub const RATIFY_V2_GROUP: &str = "config.ratify.sh";
+
+const fn ratify_v2(kind: &'static str, plural: &'static str, namespaced: bool) -> Kind {
+    Kind {
+        group: RATIFY_V2_GROUP,
+        version: "v2alpha1",
+        kind,
+        plural,
+        namespaced,
+        field_selector: None,
+    }
+}
+
+/// Ratify v2's kinds imagegate configures itself from (the Executor replaces v1's Store,
+/// Verifier and Policy per scope). A cluster without their CRDs simply has none: a kind whose
+/// list answers 404 counts as listed and empty.
+pub const RATIFY_V2: &[Kind] = &[
+    ratify_v2("Executor", "executors", false),
+    ratify_v2("NamespacedExecutor", "namespacedexecutors", true),
+];
+
+impl Kind {
+    /// Whether this is one of Ratify v2's kinds (its status says `succeeded` / `briefError`).
+    pub fn is_v2(&self) -> bool {
+        self.group == RATIFY_V2_GROUP
+    }
+}
+
 /// Core Secrets of type `kubernetes.io/dockerconfigjson` (pull secrets named by stores).
 pub const SECRETS: Kind = Kind {
     group: "",

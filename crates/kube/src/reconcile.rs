@@ -72,7 +72,7 @@ impl Reconciler {
         // (object, its engine form, whether it is the version in the API server)
         let mut objs: Vec<(ObjRef, CrdObject, bool)> = Vec::new();
         for (i, kind) in snap.kinds().iter().enumerate() {
-            if kind.group != RATIFY_GROUP {
+            if kind.group != RATIFY_GROUP && !kind.is_v2() {
                 continue;
             }
             for (key, o) in snap.objects(i) {

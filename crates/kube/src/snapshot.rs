@@ -79,6 +79,22 @@ impl Snapshot {
         }
     }
 
+    /// Records that kind `i` is not served (its list answered 404: no CRD): listed, empty.
+    /// True when that changed what is visible.
+    pub fn absent(&mut self, i: usize) -> bool {
+        self.listing[i] = None;
+        let changed = !self.synced[i] || !self.current[i].is_empty();
+        if !self.synced[i] {
+            tracing::info!(
+                kind = self.kinds[i].kind,
+                "no such resource in the API server (CRD not installed); treated as empty"
+            );
+        }
+        self.current[i].clear();
+        self.synced[i] = true;
+        changed
+    }
+
     /// Whether every kind has been listed completely at least once.
     pub fn synced(&self) -> bool {
         self.synced.iter().all(|s| *s)

@@ -15,7 +15,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::KubeError;
 use crate::gate::Gate;
-use crate::kinds::{Kind, RATIFY_V1, SECRETS};
+use crate::kinds::{Kind, RATIFY_V1, RATIFY_V2, SECRETS};
 use crate::reconcile::{ObjRef, Outcome, Reconciler};
 use crate::snapshot::Snapshot;
 use crate::status::{self, Desired, Written};
@@ -41,6 +41,7 @@ pub struct SourceOptions {
 impl Default for SourceOptions {
     fn default() -> Self {
         let mut kinds = RATIFY_V1.to_vec();
+        kinds.extend_from_slice(RATIFY_V2);
         kinds.push(SECRETS);
         Self {
             config_path: None,
@@ -165,6 +166,11 @@ fn apply(
 ) -> bool {
     match ev {
         Ok(ev) => snap.apply(i, ev),
+        // No CRD for this kind (e.g. Ratify v2's Executor in a v1-only cluster): it has no
+        // objects; the watcher keeps retrying and lists them once the CRD is installed.
+        Err(watcher::Error::InitialListFailed(kube::Error::Api(e))) if e.code == 404 => {
+            snap.absent(i)
+        }
         Err(error) => {
             let kind = snap.kinds()[i].kind;
             tracing::warn!(kind, %error, "Kubernetes watch interrupted; retrying");
@@ -208,7 +214,7 @@ async fn write_statuses(
         let Some(obj) = snap.objects(*i).get(key) else {
             continue;
         };
-        if desired.shown_by(obj.data.get("status")) {
+        if desired.shown_by(obj.data.get("status"), kind.is_v2()) {
             continue;
         }
         let ar = kind.api_resource();

@@ -62,12 +62,14 @@ impl Desired {
         }
     }
 
-    /// Whether `status` (the object's current `.status`) already says this.
-    pub fn shown_by(&self, status: Option<&Value>) -> bool {
+    /// Whether `status` (the object's current `.status`) already says this, in v1's field
+    /// names or (`v2`) Ratify v2's (`succeeded`, `error`, `briefError`).
+    pub fn shown_by(&self, status: Option<&Value>, v2: bool) -> bool {
         let s = status.cloned().unwrap_or(Value::Null);
-        s["issuccess"].as_bool() == Some(self.success)
+        let (success, brief) = field_names(v2);
+        s[success].as_bool() == Some(self.success)
             && s["error"].as_str() == self.error.as_deref()
-            && s["brieferror"].as_str() == self.brief.as_deref()
+            && s[brief].as_str() == self.brief.as_deref()
             && (self.properties.is_none() || s.get("properties") == self.properties.as_ref())
     }
 }
@@ -93,12 +95,22 @@ pub fn brief(text: &str) -> String {
     }
 }
 
+/// The success and brief-error field names of a status: Ratify v1's, or v2's.
+fn field_names(v2: bool) -> (&'static str, &'static str) {
+    if v2 {
+        ("succeeded", "briefError")
+    } else {
+        ("issuccess", "brieferror")
+    }
+}
+
 /// The merge patch that makes the status say `d` (`lastfetchedtime` for providers).
-fn patch_body(d: &Desired, rv: Option<&str>, kmp: bool, now: &str) -> Value {
+fn patch_body(d: &Desired, rv: Option<&str>, kmp: bool, v2: bool, now: &str) -> Value {
+    let (success, brief) = field_names(v2);
     let mut status = json!({
-        "issuccess": d.success,
+        success: d.success,
         "error": d.error,
-        "brieferror": d.brief,
+        brief: d.brief,
     });
     if kmp {
         status["lastfetchedtime"] = json!(now);
@@ -132,10 +144,16 @@ pub async fn write(
     let kmp = kind.kind.ends_with("KeyManagementProvider");
     let mut current = obj.clone();
     for _ in 0..5 {
-        if d.shown_by(current.data.get("status")) {
+        if d.shown_by(current.data.get("status"), kind.is_v2()) {
             return Ok(Written::AlreadyShown);
         }
-        let body = patch_body(d, current.metadata.resource_version.as_deref(), kmp, now);
+        let body = patch_body(
+            d,
+            current.metadata.resource_version.as_deref(),
+            kmp,
+            kind.is_v2(),
+            now,
+        );
         match api
             .patch_status(&name, &PatchParams::default(), &Patch::Merge(&body))
             .await
@@ -240,8 +258,12 @@ mod tests {
             .error
             .as_deref()
             .is_some_and(|t| t.contains("Verifier \"v\"")));
-        assert!(!d.shown_by(None));
+        assert!(!d.shown_by(None, false));
         let shown = json!({"issuccess": false, "error": d.error, "brieferror": d.brief});
-        assert!(d.shown_by(Some(&shown)));
+        assert!(d.shown_by(Some(&shown), false));
+        // Ratify v2's Executor status names the same facts differently.
+        assert!(!d.shown_by(Some(&shown), true));
+        let v2 = json!({"succeeded": false, "error": d.error, "briefError": d.brief});
+        assert!(d.shown_by(Some(&v2), true));
     }
 }

@@ -81,6 +81,23 @@ pub struct Components {
     pub scopes: Vec<String>,
 }
 
+impl Components {
+    /// Puts the cluster-scoped CRDs' components over `config.json`'s: each kind the CRDs
+    /// define replaces the file's (as Ratify's CRDs do), and an Executor's scopes come along.
+    pub(crate) fn overlay(&mut self, crds: Components) {
+        if !crds.stores.is_empty() {
+            self.stores = crds.stores;
+        }
+        if crds.policy.is_some() {
+            self.policy = crds.policy;
+        }
+        if !crds.verifiers.is_empty() {
+            self.verifiers = crds.verifiers;
+        }
+        self.scopes = crds.scopes;
+    }
+}
+
 /// The components that apply to a request from one namespace.
 #[derive(Debug, Clone, Copy)]
 pub struct Resolved<'a> {
@@ -177,16 +194,7 @@ impl EngineConfig {
         if let Some(dir) = crd_dir {
             let crds = crd::load_dir(dir, base)?;
             watched.merge(crds.watched);
-            if !crds.cluster.stores.is_empty() {
-                cluster.stores = crds.cluster.stores;
-            }
-            if crds.cluster.policy.is_some() {
-                cluster.policy = crds.cluster.policy;
-            }
-            if !crds.cluster.verifiers.is_empty() {
-                cluster.verifiers = crds.cluster.verifiers;
-            }
-            cluster.scopes = crds.cluster.scopes;
+            cluster.overlay(crds.cluster);
             namespaced = crds.namespaced;
         }
         validate_cluster(&cluster, crd_dir.is_some())?;

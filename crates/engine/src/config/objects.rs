@@ -54,15 +54,7 @@ impl EngineConfig {
             let mut cluster = file.0;
             let mut watched = file.3;
             watched.merge(set.watched);
-            if !set.cluster.stores.is_empty() {
-                cluster.stores = set.cluster.stores;
-            }
-            if set.cluster.policy.is_some() {
-                cluster.policy = set.cluster.policy;
-            }
-            if !set.cluster.verifiers.is_empty() {
-                cluster.verifiers = set.cluster.verifiers;
-            }
+            cluster.overlay(set.cluster);
             validate_cluster(&cluster, true)?;
             let documents = combine(&documents, &objects_digest(objects));
             let fingerprint = combine(&documents, &watched.loaded_digest());

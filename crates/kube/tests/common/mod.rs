@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use imagegate_kube::kinds::{Kind, EVENTS, RATIFY_V1, SECRETS};
+use imagegate_kube::kinds::{Kind, EVENTS, RATIFY_V1, RATIFY_V2, SECRETS};
 use imagegate_notation::envelope::EnvelopeFormat;
 use imagegate_testkit::kube_api::ApiServer;
 use imagegate_testkit::{free_port, sign_image, Pki, Registry};
@@ -209,7 +209,11 @@ pub fn client(server: &ApiServer) -> Client {
 }
 
 fn kind(name: &str) -> &'static Kind {
-    RATIFY_V1.iter().find(|k| k.kind == name).unwrap()
+    RATIFY_V1
+        .iter()
+        .chain(RATIFY_V2)
+        .find(|k| k.kind == name)
+        .unwrap()
 }
 
 /// The API of `kind_name` in `namespace` (or cluster-wide).

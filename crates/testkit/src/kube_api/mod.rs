@@ -2,7 +2,8 @@
 //! protocol for kube-rs's client and watcher (and `curl`):
 //!
 //! * paths `/api/v1/…` and `/apis/{group}/{version}/…`, cluster-scoped and namespaced, for the
-//!   resources given at start ([`ApiServer::ratify_resources`]: Ratify v1's nine kinds, core
+//!   resources given at start ([`ApiServer::ratify_resources`]: Ratify v1's nine kinds, v2's
+//!   Executor and NamespacedExecutor, core
 //!   `secrets` and `events`);
 //! * list (`limit`/`continue`, `metadata.resourceVersion`), get, create (201, `AlreadyExists`),
 //!   update (PUT; `resourceVersion` required, 409 `Conflict` when stale), merge-patch and
@@ -106,7 +107,8 @@ struct Running {
 }
 
 impl ApiServer {
-    /// Ratify v1's kinds (v1beta1), core `secrets` and core `events`.
+    /// Ratify v1's kinds (v1beta1), v2's Executor kinds (v2alpha1), core `secrets` and core
+    /// `events`.
     pub fn ratify_resources() -> Vec<Resource> {
         let crd = |kind: &str, plural: &str, namespaced: bool| Resource {
             group: "config.ratify.deislabs.io".into(),
@@ -128,6 +130,18 @@ impl ApiServer {
                 }
                 c
             },
+        };
+        let v2 = |kind: &str, plural: &str, namespaced: bool| Resource {
+            group: "config.ratify.sh".into(),
+            version: "v2alpha1".into(),
+            plural: plural.into(),
+            kind: kind.into(),
+            namespaced,
+            status_subresource: true,
+            printer_columns: vec![
+                ("Succeeded".to_owned(), ".status.succeeded".to_owned()),
+                ("Error".to_owned(), ".status.briefError".to_owned()),
+            ],
         };
         let core = |kind: &str, plural: &str| Resource {
             group: String::new(),
@@ -152,6 +166,8 @@ impl ApiServer {
                 true,
             ),
             crd("CertificateStore", "certificatestores", true),
+            v2("Executor", "executors", false),
+            v2("NamespacedExecutor", "namespacedexecutors", true),
             core("Secret", "secrets"),
             core("Event", "events"),
         ]
