@@ -7,11 +7,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use imagegate_engine::config::CrdObject;
 use imagegate_engine::{ConfigError, EngineConfig};
 use serde_json::{json, Value};
 
+use crate::key_management::{kmp_key, KeyManagementHook};
 use crate::kinds::RATIFY_GROUP;
 use crate::secrets;
 use crate::snapshot::{crd_object, ObjectKey, Snapshot};
@@ -36,12 +38,22 @@ pub struct Outcome {
 }
 
 /// Keeps the last good version of every object between snapshots.
-#[derive(Debug)]
 pub struct Reconciler {
     config_path: Option<PathBuf>,
     default_namespace: String,
     credentials_dir: PathBuf,
     last_good: HashMap<ObjRef, CrdObject>,
+    key_management: Option<Arc<dyn KeyManagementHook>>,
+}
+
+impl std::fmt::Debug for Reconciler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reconciler")
+            .field("config_path", &self.config_path)
+            .field("default_namespace", &self.default_namespace)
+            .field("key_management", &self.key_management.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// How many times rejected objects are replaced by their last good version and rebuilt.
@@ -61,7 +73,15 @@ impl Reconciler {
             default_namespace,
             credentials_dir: credentials_dir.to_path_buf(),
             last_good: HashMap::new(),
+            key_management: None,
         }
+    }
+
+    /// Takes the `properties` of fetched key management providers (e.g. `azurekeyvault`)
+    /// from `hook`.
+    pub fn with_key_management(mut self, hook: Option<Arc<dyn KeyManagementHook>>) -> Self {
+        self.key_management = hook;
+        self
     }
 
     /// Builds the configuration from `snap` (which must be synced).
@@ -117,7 +137,7 @@ impl Reconciler {
                         self.last_good.insert(r.clone(), c.clone());
                         statuses
                             .entry(r.clone())
-                            .or_insert_with(|| Desired::ok(kmp_properties(c)));
+                            .or_insert_with(|| Desired::ok(self.kmp_properties(c)));
                     }
                 }
                 break build.config;
@@ -146,11 +166,25 @@ impl Reconciler {
     }
 }
 
-/// `properties` of an inline key management provider: one entry per PEM certificate.
-fn kmp_properties(c: &CrdObject) -> Option<Value> {
-    if !c.kind.ends_with("KeyManagementProvider") {
-        return None;
+impl Reconciler {
+    /// `properties` of a key management provider: from the hook for fetched ones, else
+    /// from the inline PEM.
+    fn kmp_properties(&self, c: &CrdObject) -> Option<Value> {
+        if !c.kind.ends_with("KeyManagementProvider") {
+            return None;
+        }
+        if let Some(hook) = &self.key_management {
+            let key = kmp_key(c.namespace.as_deref(), &c.name);
+            if let Some(p) = hook.properties(&key) {
+                return Some(p);
+            }
+        }
+        inline_properties(c)
     }
+}
+
+/// `properties` of an inline key management provider: one entry per PEM certificate.
+fn inline_properties(c: &CrdObject) -> Option<Value> {
     let pem = c.spec.get("parameters")?.get("value")?.as_str()?;
     let mut certs = Vec::new();
     for (n, block) in x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes()).enumerate() {
