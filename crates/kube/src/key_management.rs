@@ -33,6 +33,11 @@ pub trait KeyManagementHook: Send + Sync {
 
     /// The status `properties` of the provider `key`, when this hook fetches it.
     fn properties(&self, key: &str) -> Option<Value>;
+
+    /// Why the provider `key` has no material, when this hook fetches it and its fetches
+    /// failed so far (without the error code; shown as its status `error`). None while good
+    /// material is in force, even if the last refresh failed.
+    fn failure(&self, key: &str) -> Option<String>;
 }
 
 /// The key the engine uses for a KMP object of `kind` (`name` or `namespace/name`).

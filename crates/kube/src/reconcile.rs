@@ -129,7 +129,7 @@ impl Reconciler {
                     if let Some(e) = rejected.get(&idx) {
                         if *current {
                             let code = error_code(&c.kind);
-                            statuses.insert(r.clone(), Desired::failed(code, e));
+                            statuses.insert(r.clone(), self.failed(c, code, e));
                         }
                         continue;
                     }
@@ -148,7 +148,8 @@ impl Reconciler {
                 match rejected.get(&idx) {
                     None => next.push((r, c, current)),
                     Some(e) if current => {
-                        statuses.insert(r.clone(), Desired::failed(error_code(&c.kind), e));
+                        let d = self.failed(&c, error_code(&c.kind), e);
+                        statuses.insert(r.clone(), d);
                         if let Some(good) = self.last_good.get(&r).filter(|g| **g != c) {
                             next.push((r, good.clone(), false));
                         }
@@ -167,6 +168,21 @@ impl Reconciler {
 }
 
 impl Reconciler {
+    /// The failure status of `c`: for a key management provider whose fetch failed with no
+    /// good material, the fetch's error (what the provider's status file says in file mode)
+    /// rather than the load's "nothing fetched yet".
+    fn failed(&self, c: &CrdObject, code: &str, e: &ConfigError) -> Desired {
+        if c.kind.ends_with("KeyManagementProvider") {
+            if let Some(hook) = &self.key_management {
+                let key = kmp_key(c.namespace.as_deref(), &c.name);
+                if let Some(reason) = hook.failure(&key) {
+                    return Desired::failed_text(code, &reason);
+                }
+            }
+        }
+        Desired::failed(code, e)
+    }
+
     /// `properties` of a key management provider: from the hook for fetched ones, else
     /// from the inline PEM.
     fn kmp_properties(&self, c: &CrdObject) -> Option<Value> {

@@ -48,7 +48,7 @@ struct Running {
     shown: Arc<Mutex<Shown>>,
     task: tokio::task::JoinHandle<()>,
     /// The task holds it weakly: dropping this stops the refreshes.
-    _refresher: Arc<KmpRefresher>,
+    refresher: Arc<KmpRefresher>,
 }
 
 impl Drop for Running {
@@ -64,6 +64,8 @@ pub(crate) struct KubeKeyVault {
     env: AzureEnv,
     http: HttpSettings,
     running: Mutex<HashMap<String, Running>>,
+    /// Providers whose refresher could not be built, and why.
+    refused: Mutex<HashMap<String, String>>,
     changed: Arc<Notify>,
 }
 
@@ -83,6 +85,7 @@ impl KubeKeyVault {
             env,
             http,
             running: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
             changed: Arc::new(Notify::new()),
         })
     }
@@ -145,7 +148,7 @@ impl KubeKeyVault {
             spec: spec.clone(),
             shown,
             task,
-            _refresher: refresher,
+            refresher,
         })
     }
 }
@@ -198,6 +201,7 @@ impl KeyManagementHook for KubeKeyVault {
                 .filter(|o| is_key_vault(&o.spec))
                 .map(|o| (o.key.as_str(), &o.spec))
                 .collect();
+            lock(&self.refused).clear();
             // Stop what was deleted or changed (its material belongs to the old spec).
             let stopped: Vec<(String, Running)> = {
                 let mut running = self.lock();
@@ -245,6 +249,24 @@ impl KeyManagementHook for KubeKeyVault {
 
     fn changed(&self) -> BoxFuture<'_, ()> {
         self.changed.notified().boxed()
+    }
+
+    fn failure(&self, key: &str) -> Option<String> {
+        if let Some(reason) = lock(&self.refused).get(key) {
+            return Some(reason.clone());
+        }
+        let running = self.lock();
+        let status = running.get(key)?.refresher.status();
+        if status.material.is_some() {
+            return None;
+        }
+        let error = status.last_error.as_deref()?;
+        Some(
+            error
+                .strip_prefix("KEY_MANAGEMENT_PROVIDER_FAILURE: ")
+                .unwrap_or(error)
+                .to_owned(),
+        )
     }
 
     fn properties(&self, key: &str) -> Option<Value> {
