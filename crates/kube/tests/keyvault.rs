@@ -247,6 +247,62 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     )
     .await;
 
+    // Its spec changed (now the vault's `signer`, i.e. the rotated certificate): the
+    // refresher is restarted with the new spec and the namespace's verdicts follow.
+    set_spec(
+        &c,
+        "NamespacedKeyManagementProvider",
+        Some("team-a"),
+        "kmprovider-akv",
+        az.kmp("kmprovider-akv", Some("team-a"), "signer")["spec"].clone(),
+    )
+    .await;
+    let team_rotated = format!("[team-a]{rotated}");
+    serve.wait_verdict(&team_rotated, Ok(true)).await;
+    serve.wait_verdict(&team_key, Ok(false)).await;
+    assert!(serve.log().contains("reason=\"spec changed\""));
+    set_spec(
+        &c,
+        "NamespacedKeyManagementProvider",
+        Some("team-a"),
+        "kmprovider-akv",
+        az.kmp("kmprovider-akv", Some("team-a"), "team-signer")["spec"].clone(),
+    )
+    .await;
+    serve.wait_verdict(&team_key, Ok(true)).await;
+
+    // A KMP whose identity Entra ID refuses (unknown tenant): failure status with Azure's
+    // answer and a Warning Event; the rest of the configuration stays in force.
+    let mut wrong = az.kmp("kmprovider-wrong", None, "signer");
+    wrong["spec"]["parameters"]["tenantID"] = json!("00000000-0000-0000-0000-0000000000aa");
+    create(&c, wrong).await;
+    eventually(
+        "failure status of the refused KMP",
+        || async {
+            status(&server, "keymanagementproviders", None, "kmprovider-wrong")["issuccess"]
+                == false
+        },
+        &serve.log,
+    )
+    .await;
+    let st = status(&server, "keymanagementproviders", None, "kmprovider-wrong");
+    let brief = st["brieferror"].as_str().unwrap();
+    assert!(
+        brief.starts_with("KEY_MANAGEMENT_PROVIDER_FAILURE: workload identity"),
+        "the fetch's error, as file mode's status file shows it: {st}"
+    );
+    assert!(brief.chars().count() <= 100, "{st}");
+    assert!(
+        st["error"].as_str().unwrap().contains("AADSTS90002"),
+        "{st}"
+    );
+    assert!(server
+        .objects("events")
+        .iter()
+        .any(|e| e["involvedObject"]["name"] == "kmprovider-wrong"
+            && e["reason"] == "KeyManagementProviderFailed"));
+    assert_eq!(serve.verdict(&rotated).await, Ok(true));
+
     // Deleted: its refresher stops and it leaves the configuration (the namespace's
     // verifier naming it no longer loads, so the cluster verifier applies there again).
     api(&c, "NamespacedKeyManagementProvider", Some("team-a"))
