@@ -224,3 +224,90 @@ fn inline_properties(c: &CrdObject) -> Option<Value> {
     }
     Some(json!({"Certificates": certs, "Keys": []}))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::RATIFY_V1;
+    use kube::api::DynamicObject;
+    use kube::runtime::watcher::Event;
+
+    fn obj(kind: &str, name: &str, spec: Value) -> (usize, DynamicObject) {
+        let i = RATIFY_V1.iter().position(|k| k.kind == kind).unwrap_or(0);
+        let mut o =
+            DynamicObject::new(name, &RATIFY_V1[i].api_resource()).data(json!({ "spec": spec }));
+        o.metadata.resource_version = Some("1".into());
+        (i, o)
+    }
+
+    /// A fetched provider's material file is part of the configuration's fingerprint, so a
+    /// refresh that changes it makes `apply_config` reload (not answer `Unchanged`).
+    #[test]
+    fn key_vault_material_contents_change_the_fingerprint() {
+        let material = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        imagegate_engine::config::azure::set_key_vault_material_dir(Some(
+            material.path().to_path_buf(),
+        ));
+        let policy = json!({"version": "1.0", "trustPolicies": [{"name": "all",
+            "registryScopes": ["*"], "signatureVerification": {"level": "strict"},
+            "trustStores": ["ca:certs"], "trustedIdentities": ["*"]}]});
+        let objects = [
+            obj("Store", "store", json!({"name": "oras"})),
+            obj(
+                "Policy",
+                "ratify-policy",
+                json!({"type": "config-policy",
+                "parameters": {"artifactVerificationPolicies": {"default": "all"}}}),
+            ),
+            obj(
+                "KeyManagementProvider",
+                "akv",
+                json!({"type": "azurekeyvault",
+                "parameters": {"vaultURI": "https://v.vault.azure.net/",
+                    "tenantID": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                    "clientID": "1b2c3d4e-0000-4000-8000-00000000c11e",
+                    "certificates": [{"name": "signer"}]}}),
+            ),
+            obj(
+                "Verifier",
+                "verifier",
+                json!({"name": "notation",
+                "artifactTypes": "application/vnd.cncf.notary.signature",
+                "parameters": {"verificationCertStores": {"ca": {"certs": ["akv"]}},
+                               "trustPolicyDoc": policy}}),
+            ),
+        ];
+        let mut snap = Snapshot::new(RATIFY_V1.to_vec());
+        for i in 0..RATIFY_V1.len() {
+            snap.apply(i, Event::Init);
+            for (k, o) in &objects {
+                if *k == i {
+                    snap.apply(i, Event::InitApply(o.clone()));
+                }
+            }
+            snap.apply(i, Event::InitDone);
+        }
+        let creds = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut r = Reconciler::new(None, "default".into(), creds.path());
+        let fingerprint = |r: &mut Reconciler| match r.reconcile(&snap).config {
+            Ok(c) => c.fingerprint,
+            Err(e) => panic!("{e}"),
+        };
+        // The file name the serving process writes for the provider `akv`.
+        let file = material.path().join("akv.pem");
+        let (one, two) = (
+            imagegate_testkit::Pki::generate(),
+            imagegate_testkit::Pki::generate(),
+        );
+        std::fs::write(&file, one.root_pem()).unwrap_or_else(|e| panic!("{e}"));
+        let first = fingerprint(&mut r);
+        assert_eq!(
+            fingerprint(&mut r),
+            first,
+            "same material, same fingerprint"
+        );
+        std::fs::write(&file, two.root_pem()).unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(fingerprint(&mut r), first, "new material, new fingerprint");
+        imagegate_engine::config::azure::set_key_vault_material_dir(None);
+    }
+}
