@@ -192,10 +192,19 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     assert!(listed_versions(&server).iter().all(|v| *v == v1), "{st}");
     assert!(st.get("error").is_none_or(Value::is_null), "{st}");
 
-    // Refreshes that bring the same certificate do not rewrite the status.
+    // Refreshes that bring the same certificate do not rewrite the status, and a second
+    // replica (fetching at its own times) finds it already written.
     let writes = kmp_status_writes(&server);
-    vault_requests(&az, 6, &serve.log).await;
-    assert_eq!(kmp_status_writes(&server), writes, "no write per refresh");
+    let replica = Serve::start_with_env(&server, SA, &az.env);
+    replica.wait_ready().await;
+    assert_eq!(replica.verdict(&images.signed).await, Ok(true));
+    vault_requests(&az, 8, &serve.log).await;
+    assert_eq!(
+        kmp_status_writes(&server),
+        writes,
+        "no write per refresh or replica"
+    );
+    drop(replica);
 
     // Rotation in the vault: the next refresh puts the new certificate in force (no
     // Kubernetes event happens) and the status lists the new version.
