@@ -11,6 +11,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use imagegate_azure::{AzureEnv, HttpSettings, KmpRefresher, SystemClock};
 
+mod kube;
+pub(crate) use kube::KubeKeyVault;
+
 /// How long the first fetch of all providers may take before serving starts anyway.
 const FIRST_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -59,38 +62,41 @@ pub(crate) async fn start(crd_dir: Option<&Path>) -> Result<Option<KeyVaultMater
             .with_persist_dir(material.path().to_path_buf());
         refreshers.push(Arc::new(r));
     }
-    let first = futures_util::future::join_all(refreshers.iter().map(|r| {
-        let r = r.clone();
-        async move {
-            match tokio::time::timeout(FIRST_FETCH_TIMEOUT, r.refresh()).await {
-                Ok(Ok(_)) => true,
-                Ok(Err(e)) => {
-                    tracing::error!(kmp = r.name(), error = %e, "Key Vault fetch failed");
-                    false
-                }
-                Err(_) => {
-                    tracing::error!(kmp = r.name(), "Key Vault fetch timed out");
-                    false
-                }
-            }
-        }
-    }))
-    .await;
+    let first = futures_util::future::join_all(refreshers.iter().map(|r| first_fetch(r))).await;
     let tasks = refreshers
         .iter()
         .zip(first)
-        .map(|(r, ok)| {
-            let next = match (ok, r.spec().refresh_interval) {
-                (true, Some(i)) => i,
-                (true, None) => return tokio::spawn(async {}),
-                (false, _) => Duration::from_secs(1),
-            };
-            r.spawn_after(next)
-        })
+        .map(|(r, ok)| keep_fresh(r, ok))
         .collect();
     Ok(Some(KeyVaultMaterial {
         _dir: material,
         tasks,
         _refreshers: refreshers,
     }))
+}
+
+/// The first fetch of `r`, bounded by [`FIRST_FETCH_TIMEOUT`]; false (logged) on failure.
+async fn first_fetch(r: &KmpRefresher) -> bool {
+    match tokio::time::timeout(FIRST_FETCH_TIMEOUT, r.refresh()).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => {
+            tracing::error!(kmp = r.name(), error = %e, "Key Vault fetch failed");
+            false
+        }
+        Err(_) => {
+            tracing::error!(kmp = r.name(), "Key Vault fetch timed out");
+            false
+        }
+    }
+}
+
+/// The background refreshes after the first fetch: every `refreshInterval` after a success
+/// (none without one), a retry after 1 s (then backoff) after a failure.
+fn keep_fresh(r: &Arc<KmpRefresher>, first_ok: bool) -> tokio::task::JoinHandle<()> {
+    let next = match (first_ok, r.spec().refresh_interval) {
+        (true, Some(i)) => i,
+        (true, None) => return tokio::spawn(async {}),
+        (false, _) => Duration::from_secs(1),
+    };
+    r.spawn_after(next)
 }

@@ -7,6 +7,9 @@
 //!   [`Snapshot`] replaced per kind only on complete lists, and on each change of a synced
 //!   snapshot one [reconciliation](reconcile) through
 //!   [`imagegate_engine::EngineConfig::from_objects`] — the code path of `--crd-dir`.
+//! * [`KeyManagementHook`]: the seam for providers whose material the binary fetches
+//!   (`azurekeyvault`): told about each snapshot's KMP objects before its configuration is
+//!   built; a change of fetched material reconciles the last snapshot again.
 //! * [`Gate`]: the engine, absent (the binary answers `CONFIG_INVALID` and is not ready) until the
 //!   first complete configuration is in force.
 //! * [status]: Ratify's `issuccess` / `error` / `brieferror` (+ `lastfetchedtime`,
@@ -16,6 +19,7 @@
 
 pub mod error;
 pub mod gate;
+pub mod key_management;
 pub mod kinds;
 pub mod reconcile;
 pub mod secrets;
@@ -25,5 +29,6 @@ pub mod status;
 
 pub use error::KubeError;
 pub use gate::{Gate, NOT_LOADED};
+pub use key_management::{KeyManagementHook, KmpObject};
 pub use snapshot::Snapshot;
 pub use source::{connect, spawn, Source, SourceOptions};

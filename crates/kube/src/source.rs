@@ -15,6 +15,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::KubeError;
 use crate::gate::Gate;
+use crate::key_management::{kmp_objects, KeyManagementHook};
 use crate::kinds::{Kind, RATIFY_V1, RATIFY_V2, SECRETS};
 use crate::reconcile::{ObjRef, Outcome, Reconciler};
 use crate::snapshot::Snapshot;
@@ -36,6 +37,10 @@ pub struct SourceOptions {
     pub namespace: Option<String>,
     /// Whether to write statuses and events.
     pub write_status: bool,
+    /// Runs what fetches key management material (e.g. `azurekeyvault` refreshers): told
+    /// about every snapshot's KMP objects before its configuration is built, and its change
+    /// notifications reconcile the last snapshot again.
+    pub key_management: Option<Arc<dyn KeyManagementHook>>,
 }
 
 impl Default for SourceOptions {
@@ -49,6 +54,7 @@ impl Default for SourceOptions {
             kinds,
             namespace: None,
             write_status: true,
+            key_management: None,
         }
     }
 }
@@ -59,6 +65,7 @@ impl std::fmt::Debug for SourceOptions {
             .field("config_path", &self.config_path)
             .field("kinds", &self.kinds)
             .field("namespace", &self.namespace)
+            .field("key_management", &self.key_management.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -99,7 +106,8 @@ pub fn spawn(client: Client, gate: Gate, options: SourceOptions) -> Result<Sourc
         options.config_path.clone(),
         namespace.clone(),
         credentials.path(),
-    );
+    )
+    .with_key_management(options.key_management.clone());
     let task = tokio::spawn(run(client, gate, options, reconciler, namespace));
     Ok(Source {
         task,
@@ -129,14 +137,34 @@ async fn run(
     let mut snap = Snapshot::new(options.kinds.clone());
     let clock = Arc::clone(&options.engine.clock);
     let mut last: Option<Outcome> = None;
-    while let Some(first) = events.next().await {
-        let mut changed = apply(&mut snap, first);
-        // Take everything already waiting, so one burst gives one reconciliation.
-        while let Some(Some(more)) = events.next().now_or_never() {
-            changed |= apply(&mut snap, more);
-        }
+    loop {
+        // A watch event, or (with a key management hook) fetched material that changed.
+        let material = async {
+            match &options.key_management {
+                Some(hook) => hook.changed().await,
+                None => std::future::pending().await,
+            }
+        };
+        let changed = tokio::select! {
+            first = events.next() => {
+                let Some(first) = first else { break };
+                let mut changed = apply(&mut snap, first);
+                // Take everything already waiting, so one burst gives one reconciliation.
+                while let Some(Some(more)) = events.next().now_or_never() {
+                    changed |= apply(&mut snap, more);
+                }
+                changed
+            }
+            () = material => {
+                tracing::info!("key management material changed; reconciling again");
+                true
+            }
+        };
         if !changed || !snap.synced() {
             continue;
+        }
+        if let Some(hook) = &options.key_management {
+            hook.sync(&kmp_objects(&snap)).await;
         }
         let outcome = reconciler.reconcile(&snap);
         match &outcome.config {

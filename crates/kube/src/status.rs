@@ -70,8 +70,27 @@ impl Desired {
         s[success].as_bool() == Some(self.success)
             && s["error"].as_str() == self.error.as_deref()
             && s[brief].as_str() == self.brief.as_deref()
-            && (self.properties.is_none() || s.get("properties") == self.properties.as_ref())
+            && (self.properties.is_none()
+                || s.get("properties").map(without_refresh_times)
+                    == self.properties.as_ref().map(without_refresh_times))
     }
+}
+
+/// `properties` without the entries' `LastRefreshed`: each replica fetches fetched
+/// providers (Key Vault) at its own times, so the same material is compared without them
+/// (otherwise replicas would rewrite each other's status after every fetch).
+fn without_refresh_times(properties: &Value) -> Value {
+    let mut p = properties.clone();
+    for list in ["Certificates", "Keys"] {
+        if let Some(Value::Array(entries)) = p.get_mut(list) {
+            for e in entries {
+                if let Value::Object(m) = e {
+                    m.remove("LastRefreshed");
+                }
+            }
+        }
+    }
+    p
 }
 
 /// Ratify's error code for a failing object of `kind`.
@@ -265,5 +284,19 @@ mod tests {
         assert!(!d.shown_by(Some(&shown), true));
         let v2 = json!({"succeeded": false, "error": d.error, "briefError": d.brief});
         assert!(d.shown_by(Some(&v2), true));
+    }
+
+    #[test]
+    fn fetched_properties_are_compared_without_refresh_times() {
+        let entry = |version: &str, at: &str| json!({"Name": "signer", "Version": version, "Enabled": "true", "LastRefreshed": at});
+        let mine = Desired::ok(Some(json!({
+            "Certificates": [entry("v2", "2026-01-01T00:00:02Z")], "Keys": []
+        })));
+        let other_replica = json!({"issuccess": true, "error": null, "brieferror": null,
+            "properties": {"Certificates": [entry("v2", "2026-01-01T00:00:01Z")], "Keys": []}});
+        assert!(mine.shown_by(Some(&other_replica), false));
+        let older = json!({"issuccess": true, "error": null, "brieferror": null,
+            "properties": {"Certificates": [entry("v1", "2026-01-01T00:00:02Z")], "Keys": []}});
+        assert!(!mine.shown_by(Some(&older), false));
     }
 }

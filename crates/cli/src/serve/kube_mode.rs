@@ -1,6 +1,7 @@
 //! `imagegate serve --kubernetes`: the configuration comes from the Ratify CRDs in the
 //! Kubernetes API (crate `imagegate-kube`); `/readyz` stays 503 until the first complete
-//! configuration is in force.
+//! configuration is in force. `azurekeyvault` KeyManagementProviders are fetched and kept
+//! fresh by [`crate::azure::KubeKeyVault`], the source's key management hook.
 
 use std::sync::Arc;
 
@@ -23,12 +24,14 @@ pub(super) async fn run_kube(args: &Args, transport: Transport) -> Result<Exit> 
         .await
         .context("cannot connect to the Kubernetes API")?;
     let gate = Gate::default();
+    let key_vault = Arc::new(crate::azure::KubeKeyVault::new()?);
     let options = SourceOptions {
         config_path: args.config.clone(),
         engine: EngineOptions {
             metrics: Some(PrometheusSink::shared(&metrics)),
             ..EngineOptions::default()
         },
+        key_management: Some(key_vault),
         ..SourceOptions::default()
     };
     let _source = imagegate_kube::spawn(client, gate.clone(), options)

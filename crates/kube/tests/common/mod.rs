@@ -88,6 +88,11 @@ pub struct Serve {
 impl Serve {
     /// Starts it with a kubeconfig for `server` carrying `token`.
     pub fn start(server: &ApiServer, token: &str) -> Self {
+        Self::start_with_env(server, token, &[])
+    }
+
+    /// Like [`Serve::start`], with extra environment variables (e.g. `AZURE_*`).
+    pub fn start_with_env(server: &ApiServer, token: &str, env: &[(String, String)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         let text = server
@@ -106,6 +111,7 @@ impl Serve {
             .env("KUBECONFIG", &kubeconfig)
             .env("HOME", dir.path())
             .env_remove("KUBERNETES_SERVICE_HOST")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
