@@ -19,7 +19,7 @@ use crate::key_management::{kmp_objects, KeyManagementHook};
 use crate::kinds::{Kind, RATIFY_V1, RATIFY_V2, SECRETS};
 use crate::reconcile::{ObjRef, Outcome, Reconciler};
 use crate::snapshot::Snapshot;
-use crate::status::{self, Desired, Written};
+use crate::status::{self, Desired};
 
 /// Longest wait for one status or event write.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -137,6 +137,7 @@ async fn run(
     let mut snap = Snapshot::new(options.kinds.clone());
     let clock = Arc::clone(&options.engine.clock);
     let mut last: Option<Outcome> = None;
+    let mut written = Written::default();
     loop {
         // A watch event, or (with a key management hook) fetched material that changed.
         let material = async {
@@ -182,7 +183,17 @@ async fn run(
                 .unwrap_or_else(|_| clock.now())
                 .format(&Rfc3339)
                 .unwrap_or_default();
-            write_statuses(&client, &snap, &outcome, last.as_ref(), &namespace, &now).await;
+            let previous = last.as_ref();
+            write_statuses(
+                &client,
+                &snap,
+                &outcome,
+                previous,
+                &mut written,
+                &namespace,
+                &now,
+            )
+            .await;
         }
         last = Some(outcome);
     }
@@ -228,14 +239,21 @@ fn put_in_force(gate: &Gate, config: imagegate_engine::EngineConfig, options: &E
     }
 }
 
+/// The statuses this process wrote: per object, the resourceVersion the write was based on and
+/// what it said. Until the watch delivers the object as changed by that write, a reconciliation
+/// (triggered by another object) still sees the old status; this keeps it from writing again.
+type Written = std::collections::HashMap<ObjRef, (Option<String>, Desired)>;
+
 async fn write_statuses(
     client: &Client,
     snap: &Snapshot,
     outcome: &Outcome,
     previous: Option<&Outcome>,
+    written: &mut Written,
     namespace: &str,
     now: &str,
 ) {
+    written.retain(|r, _| outcome.statuses.contains_key(r));
     for (r, desired) in &outcome.statuses {
         let ObjRef { kind: i, key } = r;
         let kind = &snap.kinds()[*i];
@@ -243,6 +261,10 @@ async fn write_statuses(
             continue;
         };
         if desired.shown_by(obj.data.get("status"), kind.is_v2()) {
+            continue;
+        }
+        let based_on = obj.metadata.resource_version.clone();
+        if written.get(r) == Some(&(based_on.clone(), desired.clone())) {
             continue;
         }
         let ar = kind.api_resource();
@@ -254,7 +276,8 @@ async fn write_statuses(
         match tokio::time::timeout(WRITE_TIMEOUT, status::write(&api, kind, obj, desired, now))
             .await
         {
-            Ok(Ok(Written::Written)) => {
+            Ok(Ok(status::Written::Written)) => {
+                written.insert(r.clone(), (based_on, desired.clone()));
                 tracing::info!(
                     kind = kind.kind,
                     name,
