@@ -106,7 +106,10 @@ impl KeyHandler for EngineHandler {
 
     /// A cached verdict for a digest key answers at once.
     fn verify_v2_ready(&self, key: &RequestKey) -> Option<KeyOutcome> {
-        self.0.verify_v2_now(split(key)).map(v2_outcome)
+        Some(match self.0.verify_v2_rendered_now(split(key))? {
+            Ok(value) => KeyOutcome::Rendered(RenderedJson::from_rendered(value)),
+            Err(e) => KeyOutcome::Error(e),
+        })
     }
 
     fn mutate(&self, key: RequestKey, _ctx: KeyContext) -> BoxFuture<'static, KeyOutcome> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use imagegate_ratify::{
-    go_duration, Cause, CauseKind, RatifyCode, RenderedReports, VerifierReport,
+    go_duration, Cause, CauseKind, Failure, RatifyCode, RenderedReports, VerifierReport,
 };
 use tokio::time::Instant;
 
@@ -82,6 +82,9 @@ pub(crate) struct Verdict {
     /// When its entry in the verdict cache expires (set when it is cached): no copy of it
     /// may be served as fresh after this.
     pub(crate) fresh_until: Option<Instant>,
+    /// Ratify v2's answer for this verdict, rendered on first use with the subject it names,
+    /// so that the warm v2 path copies bytes instead of building JSON per request.
+    pub(crate) v2: std::sync::OnceLock<(String, Result<String, Failure>)>,
 }
 
 impl Verdict {
@@ -95,6 +98,7 @@ impl Verdict {
                 rendered,
                 transient,
                 fresh_until: None,
+                v2: std::sync::OnceLock::new(),
             },
             Err(e) => {
                 let cause = Cause::new(RatifyCode::DataEncodingFailure, CauseKind::Internal);
@@ -111,6 +115,7 @@ impl Verdict {
                     rendered: rendered.unwrap_or_default(),
                     transient,
                     fresh_until: None,
+                    v2: std::sync::OnceLock::new(),
                 }
             }
         }
