@@ -82,8 +82,8 @@ pub(crate) struct Verdict {
     /// When its entry in the verdict cache expires (set when it is cached): no copy of it
     /// may be served as fresh after this.
     pub(crate) fresh_until: Option<Instant>,
-    /// Ratify v2's answer for this verdict, rendered on first use with the subject it names,
-    /// so that the warm v2 path copies bytes instead of building JSON per request.
+    /// Ratify v2's answer for this verdict, rendered on first use for the digest key (image
+    /// part) that asked, so that the warm v2 path copies bytes instead of building JSON.
     pub(crate) v2: std::sync::OnceLock<(String, Result<String, Failure>)>,
 }
 
