@@ -12,6 +12,15 @@ use serde_json::Value;
 pub fn push_go_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
+    // Most text (image references, digests) needs no escape: one scan, then one copy.
+    let plain = s
+        .bytes()
+        .all(|b| (0x20..0x80).contains(&b) && !matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&'));
+    if plain {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
