@@ -29,7 +29,7 @@ use super::error::ConfigError;
 use super::executor_scope::check_scope;
 use super::plugins::{self, PluginCtx, NOTARY_SIGNATURE};
 use super::trust::Kmps;
-use super::value::{field, get, index, object, opt_bool, opt_str, req_str};
+use super::value::{field, get, index, object, opt_bool, opt_str, req_str, str_items};
 use super::{AuthConfig, Components};
 
 /// Ratify v2's API group.
@@ -144,21 +144,9 @@ fn list<'a>(m: &'a Map<String, Value>, key: &str, path: &str) -> Result<&'a [Val
 }
 
 fn str_list(m: &Map<String, Value>, key: &str, path: &str) -> Result<Vec<String>, ConfigError> {
-    let Some(v) = get(m, key) else {
-        return Ok(Vec::new());
-    };
-    let items = v
-        .as_array()
-        .ok_or_else(|| ConfigError::invalid(path, "must be an array of strings"))?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            s.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| ConfigError::invalid(index(path, i), "must be a string"))
-        })
-        .collect()
+    get(m, key).map_or(Ok(Vec::new()), |v| {
+        str_items(v, path, "an array of strings")
+    })
 }
 
 /// `spec.scopes`, checked by v2's rules.

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::error::ConfigError;
 use super::plugins::PluginCtx;
-use super::value::{field, get, index, object, opt_str_list};
+use super::value::{field, get, index, object, opt_str_list, str_items};
 
 /// Most certificate files read from `verificationCerts` per verifier.
 const MAX_CERT_FILES: usize = 1000;
@@ -218,18 +218,7 @@ fn cert_stores(v: &Value, path: &str) -> Result<CertStores, ConfigError> {
 }
 
 fn str_list(v: &Value, path: &str) -> Result<Vec<String>, ConfigError> {
-    let items = v.as_array().ok_or_else(|| {
-        ConfigError::invalid(path, "must be a list of KeyManagementProvider names")
-    })?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            s.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| ConfigError::invalid(index(path, i), "must be a string"))
-        })
-        .collect()
+    str_items(v, path, "a list of KeyManagementProvider names")
 }
 
 /// Reads every file named by `verificationCerts` (files, or directories walked a few levels

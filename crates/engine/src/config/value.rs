@@ -115,24 +115,31 @@ pub(crate) fn opt_str_list(
     key: &str,
     path: &str,
 ) -> Result<Vec<String>, ConfigError> {
-    let p = field(path, key);
     match get(m, key) {
         None => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                v.as_str().map(str::to_owned).ok_or_else(|| {
-                    ConfigError::invalid(
-                        index(&p, i),
-                        format!("must be a string, found {}", type_name(v)),
-                    )
-                })
-            })
-            .collect(),
-        Some(v) => Err(ConfigError::invalid(
-            p,
-            format!("must be an array of strings, found {}", type_name(v)),
-        )),
+        Some(v) => str_items(v, &field(path, key), "an array of strings"),
     }
+}
+
+/// The strings of the array `v` at `path`; `expected` names what the array must be when it
+/// is not one (e.g. "an array of strings").
+pub(crate) fn str_items(v: &Value, path: &str, expected: &str) -> Result<Vec<String>, ConfigError> {
+    let Value::Array(items) = v else {
+        return Err(ConfigError::invalid(
+            path,
+            format!("must be {expected}, found {}", type_name(v)),
+        ));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_str().map(str::to_owned).ok_or_else(|| {
+                ConfigError::invalid(
+                    index(path, i),
+                    format!("must be a string, found {}", type_name(v)),
+                )
+            })
+        })
+        .collect()
 }
