@@ -97,6 +97,29 @@ impl VerifierReport {
             ..Self::default()
         }
     }
+
+    /// Drops spare capacity (text built piecewise, nested lists), for reports kept for as long
+    /// as a cached verdict.
+    pub fn shrink_to_fit(&mut self) {
+        for s in [
+            &mut self.subject,
+            &mut self.name,
+            &mut self.verifier_name,
+            &mut self.kind,
+            &mut self.verifier_type,
+            &mut self.reference_digest,
+            &mut self.artifact_type,
+            &mut self.message,
+            &mut self.error_reason,
+            &mut self.remediation,
+        ] {
+            s.shrink_to_fit();
+        }
+        self.nested_results
+            .iter_mut()
+            .for_each(VerifierReport::shrink_to_fit);
+        self.nested_results.shrink_to_fit();
+    }
 }
 
 /// A verdict's reports rendered once: the JSON array written as `verifierReports`, exactly

@@ -84,13 +84,17 @@ pub(crate) struct Verdict {
     pub(crate) fresh_until: Option<Instant>,
     /// Ratify v2's answer for this verdict, rendered on first use for the digest key (image
     /// part) that asked, so that the warm v2 path copies bytes instead of building JSON.
-    pub(crate) v2: std::sync::OnceLock<(String, Result<String, Failure>)>,
+    pub(crate) v2: std::sync::OnceLock<Box<(String, Result<String, Failure>)>>,
 }
 
 impl Verdict {
     /// A verdict on `reports`. Reports that cannot be rendered (not expected: they are plain
     /// strings and JSON values) make a failed verdict saying so.
-    pub(crate) fn new(is_success: bool, reports: Vec<VerifierReport>, transient: bool) -> Self {
+    pub(crate) fn new(is_success: bool, mut reports: Vec<VerifierReport>, transient: bool) -> Self {
+        // A verdict lives as long as its cache entry: no spare capacity (reports collected
+        // from an iterator start at four slots for typically one report).
+        reports.iter_mut().for_each(VerifierReport::shrink_to_fit);
+        reports.shrink_to_fit();
         match RenderedReports::render(&reports) {
             Ok(rendered) => Self {
                 is_success,

@@ -55,9 +55,10 @@ impl Engine {
             Ok(decision) => decision,
             Err(e) => return Some(Err(e)),
         };
-        if let Some((image, cached)) = decision.verdict.v2.get() {
+        if let Some(cached) = decision.verdict.v2.get() {
+            let (image, rendered) = &**cached;
             if image == key.image {
-                return Some(cached.clone());
+                return Some(rendered.clone());
             }
         }
         let subject = digested(key.image)?;
@@ -69,7 +70,7 @@ impl Engine {
         let _ = decision
             .verdict
             .v2
-            .set((key.image.to_owned(), rendered.clone()));
+            .set(Box::new((key.image.to_owned(), rendered.clone())));
         Some(rendered)
     }
 }
