@@ -35,20 +35,11 @@ impl Engine {
         v2_of(&subject, &decision)
     }
 
-    /// The v2 answer for a digest key whose verdict is cached, without waiting for anything;
-    /// `None` when [`Engine::verify_v2`] must run (not cached, or a tag key).
-    pub fn verify_v2_now(&self, key: SplitKey<'_>) -> Option<V2Outcome> {
-        check_v2_reference(key.image).ok()?;
-        let subject = digested(key.image)?;
-        match self.decide_now(key)? {
-            Ok(decision) => Some(v2_of(&subject, &decision)),
-            Err(e) => Some(V2Outcome::Error(e)),
-        }
-    }
-
-    /// [`Engine::verify_v2_now`] as the rendered `value` (or the key's error): rendered once
-    /// per verdict for the digest key that asked, then copied, so the warm v2 path costs what
-    /// v1's does (no reference parsing, no JSON building per request).
+    /// The v2 answer for a digest key whose verdict is cached, without waiting for anything,
+    /// as the rendered `value` (or the key's error); `None` when [`Engine::verify_v2`] must
+    /// run (not cached, or a tag key). Rendered once per verdict for the digest key that
+    /// asked, then copied, so the warm v2 path costs what v1's does (no reference parsing,
+    /// no JSON building per request).
     pub fn verify_v2_rendered_now(&self, key: SplitKey<'_>) -> Option<Result<String, Failure>> {
         check_v2_reference(key.image).ok()?;
         let decision = match self.decide_now(key)? {
