@@ -125,7 +125,7 @@ pub(super) async fn decide(
                     duration: started.elapsed(),
                 });
             }
-            Some((index, report))
+            Some(report)
         }
     };
     let types: Vec<&str> = candidates
@@ -136,15 +136,8 @@ pub(super) async fn decide(
     if reports.is_empty() {
         return unsigned_or_missing(env.registry.as_ref(), subject, wording).await;
     }
-    let summaries: Vec<ReportSummary<'_>> = reports
-        .iter()
-        .map(|r| ReportSummary {
-            artifact_type: &r.artifact_type,
-            is_success: r.is_success,
-        })
-        .collect();
     let is_success = match resolved.policy {
-        Some(PolicySpec::Config(p)) => p.decide(&summaries),
+        Some(PolicySpec::Config(p)) => p.decide(&summaries(&reports)),
         None => false,
     };
     let transient = !is_success && env.saw_transient_failure();
@@ -165,7 +158,7 @@ async fn bounded_until_settled<F, Fut>(
 ) -> Vec<VerifierReport>
 where
     F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = Option<(usize, VerifierReport)>>,
+    Fut: std::future::Future<Output = Option<VerifierReport>>,
 {
     let mut next = 0;
     let mut running = FuturesUnordered::new();
@@ -179,7 +172,7 @@ where
         while launching && running.len() < in_flight.max(1) && next < types.len() {
             let index = next;
             let work = run(index);
-            running.push(async move { (index, work.await.map(|(_, report)| report)) });
+            running.push(async move { (index, work.await) });
             next += 1;
         }
         let Some((index, report)) = running.next().await else {
@@ -196,16 +189,14 @@ where
         while results.get(prefix).is_some_and(Option::is_some) {
             prefix += 1;
             let pending = types[prefix..].iter().copied();
-            if policy
-                .settled(&summaries(&results[..prefix]), pending)
-                .is_some()
-            {
+            let finished = summaries(results[..prefix].iter().flatten().flatten());
+            if policy.settled(&finished, pending).is_some() {
                 results.truncate(prefix);
                 return results.into_iter().flatten().flatten().collect();
             }
         }
         if launching {
-            let finished = summaries(&results);
+            let finished = summaries(results.iter().flatten().flatten());
             let unfinished = types
                 .iter()
                 .zip(&results)
@@ -217,12 +208,10 @@ where
     results.into_iter().flatten().flatten().collect()
 }
 
-/// What the policy reads of the finished reports among `results`.
-fn summaries(results: &[Option<Option<VerifierReport>>]) -> Vec<ReportSummary<'_>> {
-    results
-        .iter()
-        .flatten()
-        .flatten()
+/// What the policy reads of `reports`.
+fn summaries<'a>(reports: impl IntoIterator<Item = &'a VerifierReport>) -> Vec<ReportSummary<'a>> {
+    reports
+        .into_iter()
         .map(|r| ReportSummary {
             artifact_type: &r.artifact_type,
             is_success: r.is_success,
