@@ -103,7 +103,7 @@ fn main() {
     );
 
     let pki = Pki::generate();
-    let chain: Vec<Vec<u8>> = pki.chain().iter().map(|c| c.as_ref().to_vec()).collect();
+    let chain = pki.chain_der();
     let version = kv.put_certificate_pem("signer", &chain, pki.key_der());
     println!(
         "  Key Vault  {}  certificate signer/{version} (PEM chain)",

@@ -44,10 +44,6 @@ impl Vault {
     }
 }
 
-fn chain(pki: &Pki) -> Vec<Vec<u8>> {
-    pki.chain().iter().map(|c| c.as_ref().to_vec()).collect()
-}
-
 fn pki_with_intermediate() -> Pki {
     Pki::new(&PkiOptions {
         intermediate: true,
@@ -60,8 +56,8 @@ async fn certificates_as_pem_and_pkcs12_with_full_chains_and_no_keys() {
     let v = vault();
     let a = pki_with_intermediate();
     let b = Pki::generate();
-    v.kv.put_certificate_pem("signer", &chain(&a), a.key_der());
-    let pfx_version = v.kv.put_certificate_pfx("pfx", &chain(&b), b.key_der());
+    v.kv.put_certificate_pem("signer", &a.chain_der(), a.key_der());
+    let pfx_version = v.kv.put_certificate_pfx("pfx", &b.chain_der(), b.key_der());
     let r = v.refresher(v.spec(
         json!({"certificates": [{"name": "signer"}, {"name": "pfx", "version": pfx_version}]}),
         None,
@@ -70,10 +66,10 @@ async fn certificates_as_pem_and_pkcs12_with_full_chains_and_no_keys() {
     assert_eq!(m.certificates.len(), 2);
     assert_eq!(
         m.certificates[0].chain,
-        chain(&a),
+        a.chain_der(),
         "whole chain, stored order"
     );
-    assert_eq!(m.certificates[1].chain, chain(&b));
+    assert_eq!(m.certificates[1].chain, b.chain_der());
     assert_eq!(m.certificates[1].version, pfx_version);
     assert_eq!(m.trusted_certificates().len(), 3 + 2);
     assert!(!m.certificates_pem().contains("PRIVATE KEY"));
@@ -191,7 +187,9 @@ async fn disabled_certificate_versions_are_recorded_and_not_trusted() {
     let pkis: Vec<Pki> = (0..3).map(|_| Pki::generate()).collect();
     let versions: Vec<String> = pkis
         .iter()
-        .map(|p| v.kv.put_certificate_pem("signer", &chain(p), p.key_der()))
+        .map(|p| {
+            v.kv.put_certificate_pem("signer", &p.chain_der(), p.key_der())
+        })
         .collect();
     v.kv.set_certificate_enabled("signer", &versions[2], false);
     // Latest only: the latest is disabled → nothing trusted, the disabled version recorded.
@@ -221,8 +219,8 @@ async fn disabled_certificate_versions_are_recorded_and_not_trusted() {
     assert_eq!(m.certificates.len(), 3);
     let trusted = m.trusted_certificates();
     assert_eq!(trusted.len(), 4);
-    assert!(trusted.contains(&chain(&pkis[0])[0]) && trusted.contains(&chain(&pkis[1])[0]));
-    assert!(!trusted.contains(&chain(&pkis[2])[0]));
+    assert!(trusted.contains(&pkis[0].chain_der()[0]) && trusted.contains(&pkis[1].chain_der()[0]));
+    assert!(!trusted.contains(&pkis[2].chain_der()[0]));
     assert!(
         v.kv.requests().iter().any(|r| r.contains("skiptoken")),
         "nextLink followed"
@@ -239,16 +237,16 @@ async fn disabled_certificate_versions_are_recorded_and_not_trusted() {
 async fn rotation_is_picked_up_and_an_outage_keeps_the_last_good_material() {
     let v = vault();
     let (old, new) = (Pki::generate(), Pki::generate());
-    v.kv.put_certificate_pem("signer", &chain(&old), old.key_der());
+    v.kv.put_certificate_pem("signer", &old.chain_der(), old.key_der());
     let r =
         Arc::new(v.refresher(v.spec(json!({"certificates": [{"name": "signer"}]}), Some("1h"))));
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let s = seen.clone();
     r.subscribe(move |m| s.lock().unwrap().push(m.trusted_certificates()));
     r.refresh().await.unwrap();
-    v.kv.put_certificate_pem("signer", &chain(&new), new.key_der());
+    v.kv.put_certificate_pem("signer", &new.chain_der(), new.key_der());
     r.refresh().await.unwrap();
-    assert_eq!(seen.lock().unwrap().last().unwrap(), &chain(&new));
+    assert_eq!(seen.lock().unwrap().last().unwrap(), &new.chain_der());
 
     v.kv.set_outage(Some(VaultFailure::unavailable()));
     let e = r.refresh().await.unwrap_err();
@@ -259,7 +257,7 @@ async fn rotation_is_picked_up_and_an_outage_keeps_the_last_good_material() {
     let st = r.status();
     assert_eq!(
         st.material.as_ref().unwrap().trusted_certificates(),
-        chain(&new),
+        new.chain_der(),
         "last good kept"
     );
     assert!(st
@@ -284,7 +282,7 @@ async fn rotation_is_picked_up_and_an_outage_keeps_the_last_good_material() {
 async fn throttling_is_retried_after_retry_after_and_refusals_are_not() {
     let v = vault();
     let p = Pki::generate();
-    v.kv.put_certificate_pem("signer", &chain(&p), p.key_der());
+    v.kv.put_certificate_pem("signer", &p.chain_der(), p.key_der());
     let r = v.refresher(v.spec(json!({"certificates": [{"name": "signer"}]}), None));
     v.kv.fail_next(VaultFailure::throttled(1));
     r.refresh().await.unwrap();
@@ -310,7 +308,7 @@ async fn throttling_is_retried_after_retry_after_and_refusals_are_not() {
 async fn wrong_tenant_and_foreign_challenges_fail_clearly() {
     let v = vault();
     let p = Pki::generate();
-    v.kv.put_certificate_pem("signer", &chain(&p), p.key_der());
+    v.kv.put_certificate_pem("signer", &p.chain_der(), p.key_der());
     let mut spec = v.spec(json!({"certificates": [{"name": "signer"}]}), None);
     spec.tenant_id = "00000000-0000-0000-0000-0000000000aa".into();
     let e = v.refresher(spec).refresh().await.unwrap_err();
@@ -342,7 +340,7 @@ async fn wrong_tenant_and_foreign_challenges_fail_clearly() {
 async fn certificates_expiring_soon_are_reported() {
     let v = vault();
     let p = Pki::generate();
-    v.kv.put_certificate_pem("signer", &chain(&p), p.key_der());
+    v.kv.put_certificate_pem("signer", &p.chain_der(), p.key_der());
     let spec = v.spec(json!({"certificates": [{"name": "signer"}]}), None);
     let r = v.refresher(spec.clone());
     r.refresh().await.unwrap();

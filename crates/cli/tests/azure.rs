@@ -97,7 +97,7 @@ impl Azure {
     }
 
     fn put_certificate(&self, pki: &Pki) -> String {
-        let chain: Vec<Vec<u8>> = pki.chain().iter().map(|c| c.as_ref().to_vec()).collect();
+        let chain = pki.chain_der();
         self.kv.put_certificate_pem("signer", &chain, pki.key_der())
     }
 

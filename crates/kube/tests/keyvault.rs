@@ -78,7 +78,7 @@ impl Azure {
 
     /// Stores `pki`'s chain as the vault's certificate `name`; returns the version.
     fn put_certificate(&self, name: &str, pki: &Pki) -> String {
-        let chain: Vec<Vec<u8>> = pki.chain().iter().map(|c| c.as_ref().to_vec()).collect();
+        let chain = pki.chain_der();
         self.kv.put_certificate_pem(name, &chain, pki.key_der())
     }
 

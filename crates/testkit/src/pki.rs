@@ -149,6 +149,11 @@ impl Pki {
         chain
     }
 
+    /// [`Pki::chain`] as owned DER bytes (e.g. to store in the Key Vault emulator).
+    pub fn chain_der(&self) -> Vec<Vec<u8>> {
+        self.chain().iter().map(|c| c.as_ref().to_vec()).collect()
+    }
+
     /// The leaf's private key.
     pub fn key(&self) -> PrivateKey {
         PrivateKey::from_pkcs8(&self.key_pkcs8).expect("generated key loads")
