@@ -33,6 +33,7 @@ pub mod binary;
 pub mod clock;
 pub mod compliance;
 pub mod constraint;
+pub mod demo;
 pub mod engine_config;
 pub mod external_data;
 pub mod https;

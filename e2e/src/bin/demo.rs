@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use imagegate_e2e::audit::audit;
 use imagegate_e2e::compliance::{compliance, render_table, shorten};
+use imagegate_e2e::demo::{self, step, DemoResult};
 use imagegate_e2e::kubectl::run_pod;
 use imagegate_e2e::{
     paths, Constraint, ConstraintTemplate, Gatekeeper, GatekeeperInABox, ManualClock, PolicySet,
@@ -15,21 +16,8 @@ use imagegate_e2e::{
 };
 use imagegate_testkit::Pki;
 
-/// Any failure of the demo, with what was being done.
-type DemoResult<T> = Result<T, String>;
-
-fn step<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> DemoResult<T> {
-    r.map_err(|e| format!("{what}: {e}"))
-}
-
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("demo failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    demo::exit(run())
 }
 
 fn run() -> DemoResult<()> {

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use imagegate_e2e::demo::{self, step, DemoResult};
 use imagegate_e2e::https::HttpsProvider;
 use imagegate_e2e::inabox::PROVIDER_TIMEOUT;
 use imagegate_e2e::kubectl::run_pod;
@@ -23,20 +24,8 @@ use imagegate_testkit::kube_api::ApiServer;
 use imagegate_testkit::Pki;
 use serde_json::{json, Value};
 
-type DemoResult<T> = Result<T, String>;
-
-fn step<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> DemoResult<T> {
-    r.map_err(|e| format!("{what}: {e}"))
-}
-
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("demo failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    demo::exit(run())
 }
 
 const GROUP: &str = "config.ratify.deislabs.io/v1beta1";
