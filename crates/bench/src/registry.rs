@@ -1,6 +1,9 @@
 //! Debian's `docker-registry` (distribution 2.8) on a free 127.0.0.1 port **with its access
 //! log on**, so that every HTTP request the engine makes can be counted from the registry's
 //! own log. (The shared test registry of `imagegate-testkit` turns the access log off.)
+//! Its storage is configured as Debian's packaged `config.yml` configures it (filesystem with
+//! the in-memory blob-descriptor cache), so the registry's own CPU per request is what a
+//! default installation spends.
 //!
 //! The registry runs under a `sh` guard that kills it when its stdin closes, so it also stops
 //! if the benchmark dies; [`AccessLoggedRegistry`]'s `Drop` stops it by PID.
@@ -50,7 +53,7 @@ impl AccessLoggedRegistry {
         }
         let port = free_port()?;
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
             dir.join("storage").display()
         );
         let config_path = dir.join("registry.yml");
