@@ -21,7 +21,9 @@
 //!   `error`; Ratify fails the whole request with HTTP 500. Deadlines count from the request's arrival.
 //! * Malformed requests get 400, an oversized body 413, a slow body 408, a wrong method 405
 //!   (with `Allow: POST`) and an unknown path 404, each with a `BAD_REQUEST: ...`
-//!   `systemError`; Ratify answers 500. The connection is closed after a refusal.
+//!   `systemError`; Ratify answers 500. The refusals of the HTTP layer itself (malformed
+//!   framing 400, oversized head 431, slow head 408) carry the same `systemError` body. The
+//!   connection is closed after a refusal.
 //! * A key starting with `[` but without `]`, or whose namespace is not a Kubernetes namespace
 //!   name, gets a per-key `REFERENCE_INVALID` error; Ratify would try to parse it as an image.
 //!
@@ -79,6 +81,8 @@ mod config;
 mod dispatch;
 mod error;
 mod handler;
+mod http_refusals;
+mod listener;
 mod logging;
 mod metrics;
 mod ready;

@@ -75,6 +75,28 @@ pub(crate) enum RequestError {
          or POST /ratify/gatekeeper/v1/mutate"
     )]
     NotFound { path: String },
+    /// The HTTP layer could not parse the request: its request line, a header or the body
+    /// framing (refused by actix-http before any handler runs; see `http_refusals`).
+    #[error(
+        "{BAD_REQUEST}: the request is not well-formed HTTP/1.1 (its request line, a header \
+         or the body framing could not be parsed); send a valid HTTP/1.1 request"
+    )]
+    MalformedHttp,
+    /// The request head is over the HTTP layer's limits.
+    #[error(
+        "{BAD_REQUEST}: the request head is too large (over {max_headers} header fields or \
+         {max_bytes} bytes); send fewer and shorter headers"
+    )]
+    HeadTooLarge {
+        max_headers: usize,
+        max_bytes: usize,
+    },
+    /// The request head did not arrive in time.
+    #[error(
+        "{BAD_REQUEST}: the request head did not arrive within {timeout}; \
+         send the whole request promptly"
+    )]
+    HeadTimeout { timeout: String },
 }
 
 // === impl RequestError ===
@@ -114,7 +136,8 @@ impl RequestError {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Self::BodyTimeout { .. } | Self::HeadTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Self::HeadTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::ContentType { .. }
@@ -122,7 +145,8 @@ impl RequestError {
             | Self::NotJson { .. }
             | Self::WrongShape { .. }
             | Self::NoKeys
-            | Self::TooManyKeys { .. } => StatusCode::BAD_REQUEST,
+            | Self::TooManyKeys { .. }
+            | Self::MalformedHttp => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -139,6 +163,9 @@ impl RequestError {
             Self::TooManyKeys { .. } => "TOO_MANY_KEYS",
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::NotFound { .. } => "NOT_FOUND",
+            Self::MalformedHttp => "MALFORMED_HTTP",
+            Self::HeadTooLarge { .. } => "HEAD_TOO_LARGE",
+            Self::HeadTimeout { .. } => "HEAD_TIMEOUT",
         }
     }
 
@@ -165,13 +192,17 @@ impl RequestError {
         }
         builder.force_close();
         builder.content_type("application/json");
-        let body = ProviderResponse::with_system_error(self.to_string(), idempotent);
-        // Serialising a struct of strings cannot fail; fall back to an empty body regardless.
-        let json = serde_json::to_vec(&body).unwrap_or_default();
         builder.body(HoldingBody {
-            json: Some(Bytes::from(json)),
+            json: Some(Bytes::from(self.system_error_json(idempotent))),
             _unread: unread,
         })
+    }
+
+    /// The `ProviderResponse` body carrying this failure as its `systemError`.
+    pub(crate) fn system_error_json(&self, idempotent: bool) -> Vec<u8> {
+        let body = ProviderResponse::with_system_error(self.to_string(), idempotent);
+        // Serialising a struct of strings cannot fail; fall back to an empty body regardless.
+        serde_json::to_vec(&body).unwrap_or_default()
     }
 }
 
@@ -260,6 +291,22 @@ mod tests {
                 RequestError::NotFound { path: "/".into() },
                 404,
                 "NOT_FOUND",
+            ),
+            (RequestError::MalformedHttp, 400, "MALFORMED_HTTP"),
+            (
+                RequestError::HeadTooLarge {
+                    max_headers: 96,
+                    max_bytes: 131_072,
+                },
+                431,
+                "HEAD_TOO_LARGE",
+            ),
+            (
+                RequestError::HeadTimeout {
+                    timeout: "5s".into(),
+                },
+                408,
+                "HEAD_TIMEOUT",
             ),
         ];
         for (err, status, code) in cases {

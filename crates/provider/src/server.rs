@@ -1,9 +1,9 @@
 //! Starting and stopping the three listeners.
 
 use std::net::{SocketAddr, TcpListener};
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
@@ -13,35 +13,13 @@ use crate::config::{ServerConfig, Transport};
 use crate::dispatch::Dispatcher;
 use crate::error::ProviderError;
 use crate::handler::KeyHandler;
+use crate::listener::ProviderListener;
 use crate::metrics::Metrics;
 use crate::routes::health::HealthState;
 use crate::routes::provider::ProviderState;
-use crate::routes::{health, metrics as metrics_route, provider};
+use crate::routes::{health, metrics as metrics_route};
 use crate::tls::TlsState;
 use crate::trace::TraceIds;
-
-/// How long an idle keep-alive connection stays open: above Gatekeeper's 90 s idle timeout,
-/// so that the client, not the server, closes idle connections (no request races a close).
-const KEEP_ALIVE: Duration = Duration::from_secs(95);
-
-/// After a refused body, how long the connection is read and discarded (never buffered)
-/// before it is closed, so that the client reads the refusal instead of a connection reset.
-const LINGER: Duration = Duration::from_secs(1);
-
-/// Most TLS handshakes in progress per worker (actix's default is 256). At the limit the
-/// worker stops accepting, so a new client waits until a pending handshake ends: an idle
-/// connection costs an attacker almost nothing, and 400 of them held a new handshake for
-/// 2.9 s with the default limit and timeout. Gatekeeper, the only legitimate client, keeps a
-/// few keep-alive connections, so any legitimate load is far below this; an idle pending
-/// handshake holds one socket and a few KiB, so 1024 of them per worker stay cheap.
-const MAX_PENDING_HANDSHAKES: usize = 1024;
-
-/// How long a client may take to complete its TLS handshake (actix's default is 3 s). On
-/// loopback or in-cluster a handshake takes milliseconds; one second leaves a wide margin
-/// for a throttled CPU, and keeps any wait behind stalled handshakes well under
-/// Gatekeeper's verify deadline (2.9 s). With [`MAX_PENDING_HANDSHAKES`], stalling a worker
-/// now takes more than 1000 new connections per second instead of about 85.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The addresses the listeners actually bound (port 0 resolved).
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -132,27 +110,21 @@ impl Server {
         });
         let listener = bind("provider", config.provider_addr)?;
         server.addrs.provider = local_addr("provider", config.provider_addr, &listener)?;
-        let mut http =
-            HttpServer::new(move || App::new().configure(provider::configure(state.clone())))
-                .disable_signals()
-                .shutdown_timeout(grace)
-                .keep_alive(KEEP_ALIVE)
-                .client_disconnect_timeout(LINGER)
-                .on_connect(crate::closing::on_connect);
-        if let Some(workers) = config.workers {
-            http = http.workers(workers.get());
-        }
         let addr = server.addrs.provider;
-        let http = match &tls {
-            Some(tls) => http
-                // Process-wide in actix-tls; read by each worker thread when it starts.
-                .max_connection_rate(MAX_PENDING_HANDSHAKES)
-                .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
-                .listen_rustls_0_23(listener, tls.server_config()?),
-            None => http.listen(listener),
+        let http = ProviderListener {
+            listener,
+            tls: match &tls {
+                Some(tls) => Some(tls.server_config()?),
+                None => None,
+            },
+            state,
+            metrics: metrics.clone(),
+            workers: config.workers.map(NonZeroUsize::get),
+            grace,
         }
+        .run()
         .map_err(|source| bind_error("provider", addr, source))?;
-        server.push("provider", http.run());
+        server.push("provider", http);
 
         if let Some(addr) = config.health_addr {
             let state = web::Data::new(HealthState { handler, stopping });

@@ -329,3 +329,97 @@ async fn refusals_are_counted_as_system_errors() {
         "{text}"
     );
 }
+
+/// Sends `bytes` on a fresh mTLS connection, then nothing more;
+/// returns everything the server wrote until it closed the connection.
+async fn raw_exchange(h: &Harness, bytes: &[u8]) -> String {
+    let mut stream = tls_connect(
+        h.addrs.provider,
+        client_config(&h.ca, Some(&h.client_leaf), &[&rustls::version::TLS13]),
+    )
+    .await
+    .unwrap();
+    stream.write_all(bytes).await.unwrap();
+    stream.flush().await.unwrap();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(15), async {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server did not close the connection");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Issue 16 item 7: the refusals actix-http's HTTP layer makes on its own (bad framing,
+/// oversized head, slow head) carry the same JSON `systemError` as every other refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_layer_refusals_carry_a_system_error() {
+    let h = start().await;
+    let many_headers: String = (0..120).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (
+            b"POST /ratify/gatekeeper/v1/verify HTTP/1.1\r\nhost: provider.test\r\ncontent-length: abc\r\n\r\n".to_vec(),
+            400,
+            "BAD_REQUEST: the request is not well-formed HTTP/1.1",
+        ),
+        (
+            b"NOT A REQUEST LINE\r\n\r\n".to_vec(),
+            400,
+            "BAD_REQUEST: the request is not well-formed HTTP/1.1",
+        ),
+        (
+            format!("POST {VERIFY_PATH} HTTP/1.1\r\nhost: provider.test\r\n{many_headers}\r\n").into_bytes(),
+            431,
+            "BAD_REQUEST: the request head is too large",
+        ),
+        // A head that never completes: refused when the head timeout (5 s) passes.
+        (
+            format!("POST {VERIFY_PATH} HTTP/1.1\r\nhost: provider.test\r\n").into_bytes(),
+            408,
+            "BAD_REQUEST: the request head did not arrive within 5s",
+        ),
+    ];
+    for (bytes, status, want) in cases {
+        let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(60)]).into_owned();
+        let text = raw_exchange(&h, &bytes).await;
+        assert!(
+            text.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{shown}: {text}"
+        );
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let head = head.to_ascii_lowercase();
+        assert!(
+            head.contains("\r\ncontent-type: application/json"),
+            "{shown}: {text}"
+        );
+        assert!(head.contains("\r\nconnection: close"), "{shown}: {text}");
+        assert!(
+            head.contains(&format!("\r\ncontent-length: {}", body.len())),
+            "{shown}: {text}"
+        );
+        let reply: Value = serde_json::from_str(body).unwrap();
+        let error = system_error(&reply, false);
+        assert!(error.starts_with(want), "{shown}: {error}");
+    }
+    // Counted like the handlers' refusals.
+    let metrics = String::from_utf8(h.metrics.encode().unwrap()).unwrap();
+    for (code, n) in [
+        ("MALFORMED_HTTP", 2),
+        ("HEAD_TOO_LARGE", 1),
+        ("HEAD_TIMEOUT", 1),
+    ] {
+        let line = format!(
+            "ratify_system_error_count_total{{error=\"{code}\",workload_namespace=\"\"}} {n}"
+        );
+        assert!(metrics.contains(&line), "{line} not in\n{metrics}");
+    }
+    // The server still answers.
+    let (status, _) = h.verify(&["registry.test/app:v1"]).await;
+    assert_eq!(status, 200);
+}

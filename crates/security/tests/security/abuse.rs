@@ -130,7 +130,7 @@ async fn slowloris_connections_are_cut_off_and_others_are_served_promptly() {
     const EACH: usize = 60;
     // Well above actix's default of 256 TLS handshakes in progress per worker, which made
     // every new handshake wait for a pending one to time out; the provider allows 1024 per
-    // worker (crates/provider/src/server.rs).
+    // worker (crates/provider/src/listener.rs).
     const PRE_HANDSHAKE: usize = 900;
     /// The provider's TLS handshake timeout.
     const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
