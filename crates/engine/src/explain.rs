@@ -64,7 +64,7 @@ fn render_report(out: &mut String, r: &VerifierReport, depth: usize) {
     }
     if let Some(ext) = &r.extensions {
         for (label, key) in [("signer", "SN"), ("issuer", "Issuer")] {
-            if let Some(v) = ext.get(key).and_then(|v| v.as_str()) {
+            if let Some(v) = ext.get_str(key) {
                 let _ = writeln!(out, "{pad}  {label}: {v}");
             }
         }
@@ -85,7 +85,7 @@ mod tests {
         ok.is_success = true;
         ok.reference_digest = "sha256:bb".into();
         ok.message = "Notation signature verification success".into();
-        ok.extensions = Some(serde_json::json!({"Issuer":"CN=i","SN":"CN=s"}));
+        ok.extensions = Some(serde_json::json!({"Issuer":"CN=i","SN":"CN=s"}).into());
         let result = VerifyResult {
             version: "0.2.0".into(),
             is_success: true,

@@ -67,10 +67,13 @@ fn signed() {
     let mut r = notation_report(SIG_A);
     r.is_success = true;
     r.message = "Notation signature verification success".into();
-    r.extensions = Some(serde_json::json!({
-        "SN": "CN=signer,O=Example,C=US",
-        "Issuer": "CN=Example CA,O=Example,C=US",
-    }));
+    r.extensions = Some(
+        serde_json::json!({
+            "SN": "CN=signer,O=Example,C=US",
+            "Issuer": "CN=Example CA,O=Example,C=US",
+        })
+        .into(),
+    );
     let v = value(v2::from_v1(SUBJECT, true, &[r]));
     assert_eq!(v.render(), golden("signed.json"));
 }
@@ -225,7 +228,7 @@ fn typed_causes_choose_the_wording() {
 fn nested_reports_and_escaping() {
     let mut inner = notation_report(SIG_B);
     inner.is_success = true;
-    inner.extensions = Some(serde_json::json!({"SN": "CN=<x>&\"y\""}));
+    inner.extensions = Some(serde_json::json!({"SN": "CN=<x>&\"y\""}).into());
     let mut outer = notation_report(SIG_A);
     outer.is_success = true;
     outer.nested_results = vec![inner];

@@ -20,6 +20,7 @@
 
 mod code;
 mod duration;
+mod extensions;
 mod json;
 mod key;
 mod message;
@@ -29,6 +30,7 @@ pub mod v2;
 
 pub use crate::code::{Cause, CauseKind, Failure, RatifyCode};
 pub use crate::duration::go_duration;
+pub use crate::extensions::Extensions;
 pub use crate::json::{push_json_string, RenderedJson};
 pub use crate::key::{split, KeyFormatError, RequestKey, SplitKey};
 pub use crate::message::{

@@ -14,6 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::code::Cause;
+use crate::extensions::Extensions;
 use crate::json::{push_json_string, RenderedJson};
 
 /// The result version produced under the config policy.
@@ -76,7 +77,7 @@ pub struct VerifierReport {
     pub remediation: String,
     /// Verifier-specific data (notation: `Issuer`, `SN`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extensions: Option<serde_json::Value>,
+    pub extensions: Option<Extensions>,
     /// Results of nested verification.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nested_results: Vec<VerifierReport>,
@@ -242,7 +243,7 @@ mod tests {
         ok.reference_digest = "sha256:bb".into();
         ok.artifact_type = "application/vnd.cncf.notary.signature".into();
         ok.message = "Notation signature verification success".into();
-        ok.extensions = Some(serde_json::json!({"SN": "CN=s,O=\"Q\"", "Issuer": "CN=ü"}));
+        ok.extensions = Some(serde_json::json!({"SN": "CN=s,O=\"Q\"", "Issuer": "CN=ü"}).into());
         let failed = VerifierReport {
             subject: "registry.test/app@sha256:aa".into(),
             message: "failed to verify artifact: a\\b\n\u{1}".into(),

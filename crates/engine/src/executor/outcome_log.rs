@@ -21,7 +21,7 @@
 //! `request{trace_id=…}` in text). Nothing here is secret: every value is also in the
 //! answer sent to Gatekeeper, and registry credentials never reach a report.
 
-use imagegate_ratify::{CauseKind, Failure, VerifierReport};
+use imagegate_ratify::{CauseKind, Extensions, Failure, VerifierReport};
 use tokio::time::Instant;
 
 use crate::cache::Decision;
@@ -74,8 +74,7 @@ fn signer(report: &VerifierReport) -> &str {
     report
         .extensions
         .as_ref()
-        .and_then(|e| e.get("SN"))
-        .and_then(serde_json::Value::as_str)
+        .and_then(Extensions::signer_subject)
         .unwrap_or_default()
 }
 
@@ -220,7 +219,7 @@ mod tests {
     fn the_deciding_report_explains_the_verdict() {
         let mut ok = VerifierReport::for_verifier("v", "notation");
         ok.is_success = true;
-        ok.extensions = Some(serde_json::json!({"Issuer": "CN=i", "SN": "CN=s"}));
+        ok.extensions = Some(serde_json::json!({"Issuer": "CN=i", "SN": "CN=s"}).into());
         let failed = VerifierReport {
             cause: Some(Cause::bare(CauseKind::UntrustedSigner)),
             ..VerifierReport::for_verifier("w", "notation")

@@ -111,7 +111,7 @@ mod tests {
         ok.subject = "registry.test/app@sha256:aa".into();
         ok.is_success = true;
         ok.message = "Notation signature verification success".into();
-        ok.extensions = Some(serde_json::json!({"Issuer": "CN=i", "SN": "CN=\"s\""}));
+        ok.extensions = Some(serde_json::json!({"Issuer": "CN=i", "SN": "CN=\"s\""}).into());
         let failed = VerifierReport {
             message: "failed\n".into(),
             error_reason: "LIST_REFERRERS_FAILURE: unreachable".into(),

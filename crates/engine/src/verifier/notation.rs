@@ -10,7 +10,9 @@ use imagegate_oci::{Descriptor, ParsedManifest};
 
 use super::{ArtifactTypes, Subject, Verifier, VerifyEnv};
 use imagegate_notation::error::AuthenticityError;
-use imagegate_ratify::{cause_first, Cause, CauseKind, RatifyCode, VerifierReport, Wording};
+use imagegate_ratify::{
+    cause_first, Cause, CauseKind, Extensions, RatifyCode, VerifierReport, Wording,
+};
 
 use crate::ratify_codes;
 
@@ -301,10 +303,10 @@ impl NotationVerifier {
         }
         r.message = SUCCESS_MESSAGE.to_owned();
         if let Some(signer) = outcome.signer() {
-            r.extensions = Some(serde_json::json!({
-                "Issuer": signer.issuer,
-                "SN": signer.subject,
-            }));
+            r.extensions = Some(Extensions::Signer {
+                issuer: signer.issuer.clone(),
+                subject: signer.subject.clone(),
+            });
         }
         r
     }

@@ -15,7 +15,7 @@
 //! Known difference: the engine only lists referrers its verifiers apply to, so a referrer no
 //! verifier handles (an SBOM) gets no report, where v2 writes one without `results`.
 
-use crate::{CauseKind, Failure, RatifyCode, VerifierReport};
+use crate::{CauseKind, Extensions, Failure, RatifyCode, VerifierReport};
 
 use super::result::{ArtifactReport, V2Result, V2VerifierResult};
 
@@ -62,7 +62,7 @@ pub fn from_v1(subject: &str, succeeded: bool, reports: &[VerifierReport]) -> V2
         };
         if report.is_success {
             result.description = description(&report.verifier_type);
-            result.detail = report.extensions.clone();
+            result.detail = report.extensions.as_ref().map(Extensions::to_value);
         } else {
             let kind = report.cause.map(|c| c.kind);
             result.error_reason = v2_reason(kind, detail);
