@@ -79,15 +79,23 @@ pub(crate) struct Limited {
     pub(crate) limits: Arc<HostLimits>,
 }
 
+impl Limited {
+    /// `op` run while holding a permit of `host` (the future is lazy: nothing is sent before
+    /// the permit is held).
+    fn limited<'a, T: 'a>(&'a self, host: &'a str, op: BoxFuture<'a, T>) -> BoxFuture<'a, T> {
+        Box::pin(async move {
+            let _permit = self.limits.acquire(host).await;
+            op.await
+        })
+    }
+}
+
 impl Registry for Limited {
     fn resolve<'a>(
         &'a self,
         r: &'a Reference,
     ) -> BoxFuture<'a, Result<ResolvedManifest, OciError>> {
-        Box::pin(async move {
-            let _permit = self.limits.acquire(&r.registry).await;
-            self.inner.resolve(r).await
-        })
+        self.limited(&r.registry, self.inner.resolve(r))
     }
 
     fn referrers<'a>(
@@ -95,10 +103,10 @@ impl Registry for Limited {
         subject: &'a Reference,
         artifact_type: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<Descriptor>, OciError>> {
-        Box::pin(async move {
-            let _permit = self.limits.acquire(&subject.registry).await;
-            self.inner.referrers(subject, artifact_type).await
-        })
+        self.limited(
+            &subject.registry,
+            self.inner.referrers(subject, artifact_type),
+        )
     }
 
     fn fetch_manifest<'a>(
@@ -106,10 +114,7 @@ impl Registry for Limited {
         r: &'a Reference,
         digest: &'a str,
     ) -> BoxFuture<'a, Result<Manifest, OciError>> {
-        Box::pin(async move {
-            let _permit = self.limits.acquire(&r.registry).await;
-            self.inner.fetch_manifest(r, digest).await
-        })
+        self.limited(&r.registry, self.inner.fetch_manifest(r, digest))
     }
 
     fn fetch_blob<'a>(
@@ -117,10 +122,7 @@ impl Registry for Limited {
         r: &'a Reference,
         desc: &'a Descriptor,
     ) -> BoxFuture<'a, Result<Bytes, OciError>> {
-        Box::pin(async move {
-            let _permit = self.limits.acquire(&r.registry).await;
-            self.inner.fetch_blob(r, desc).await
-        })
+        self.limited(&r.registry, self.inner.fetch_blob(r, desc))
     }
 }
 
@@ -142,6 +144,97 @@ mod tests {
         assert_eq!(limits.semaphore("good.example:5000").available_permits(), 1);
         drop(a1);
         assert_eq!(limits.semaphore("slow.example").available_permits(), 1);
+    }
+
+    /// A registry whose blob fetches wait until released, counting those that started.
+    #[derive(Default)]
+    struct Held {
+        started: std::sync::atomic::AtomicUsize,
+        release: tokio::sync::Notify,
+    }
+
+    impl Registry for Held {
+        fn resolve<'a>(
+            &'a self,
+            _: &'a Reference,
+        ) -> BoxFuture<'a, Result<ResolvedManifest, OciError>> {
+            Box::pin(futures_util::future::pending())
+        }
+        fn referrers<'a>(
+            &'a self,
+            _: &'a Reference,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<Vec<Descriptor>, OciError>> {
+            Box::pin(futures_util::future::pending())
+        }
+        fn fetch_manifest<'a>(
+            &'a self,
+            _: &'a Reference,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<Manifest, OciError>> {
+            Box::pin(futures_util::future::pending())
+        }
+        fn fetch_blob<'a>(
+            &'a self,
+            _: &'a Reference,
+            _: &'a Descriptor,
+        ) -> BoxFuture<'a, Result<Bytes, OciError>> {
+            Box::pin(async move {
+                self.started
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                self.release.notified().await;
+                Ok(Bytes::new())
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_runs_only_while_it_holds_its_hosts_permit() {
+        let held = Arc::new(Held::default());
+        let limited = Arc::new(Limited {
+            inner: held.clone(),
+            limits: Arc::new(HostLimits::new(1)),
+        });
+        let desc = Descriptor {
+            media_type: "application/jose+json".into(),
+            digest: format!("sha256:{}", "0".repeat(64)),
+            size: 1,
+            artifact_type: None,
+            annotations: None,
+            platform: None,
+            urls: None,
+        };
+        let fetch = |image: &str| {
+            let (limited, desc) = (limited.clone(), desc.clone());
+            let r = Reference::parse(image).unwrap();
+            tokio::spawn(async move { limited.fetch_blob(&r, &desc).await.is_ok() })
+        };
+        let started = || held.started.load(std::sync::atomic::Ordering::SeqCst);
+        let slow = [fetch("slow.example/a:1"), fetch("slow.example/b:1")];
+        let good = fetch("good.example:5000/a:1");
+        let until = |n: usize| async move {
+            for _ in 0..10_000 {
+                if started() >= n {
+                    return;
+                }
+                tokio::task::yield_now().await;
+            }
+            panic!("{n} requests never started");
+        };
+        until(2).await;
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        // One request of the slow host (its only permit) and the other host's.
+        assert_eq!(started(), 2);
+        // Releasing the first two lets the waiting one start.
+        held.release.notify_waiters();
+        until(3).await;
+        held.release.notify_waiters();
+        assert!(good.await.unwrap());
+        for task in slow {
+            assert!(task.await.unwrap());
+        }
     }
 
     #[tokio::test]
