@@ -63,6 +63,19 @@ impl HostLimits {
         self.semaphore(host).acquire_owned().await.ok()
     }
 
+    /// `op` run while holding a permit of `host` (the future is lazy: nothing is sent before
+    /// the permit is held).
+    pub(crate) fn holding<'a, T: 'a>(
+        &'a self,
+        host: &'a str,
+        op: BoxFuture<'a, T>,
+    ) -> BoxFuture<'a, T> {
+        Box::pin(async move {
+            let _permit = self.acquire(host).await;
+            op.await
+        })
+    }
+
     /// Hosts currently in the table.
     #[cfg(test)]
     fn len(&self) -> usize {
@@ -79,23 +92,12 @@ pub(crate) struct Limited {
     pub(crate) limits: Arc<HostLimits>,
 }
 
-impl Limited {
-    /// `op` run while holding a permit of `host` (the future is lazy: nothing is sent before
-    /// the permit is held).
-    fn limited<'a, T: 'a>(&'a self, host: &'a str, op: BoxFuture<'a, T>) -> BoxFuture<'a, T> {
-        Box::pin(async move {
-            let _permit = self.limits.acquire(host).await;
-            op.await
-        })
-    }
-}
-
 impl Registry for Limited {
     fn resolve<'a>(
         &'a self,
         r: &'a Reference,
     ) -> BoxFuture<'a, Result<ResolvedManifest, OciError>> {
-        self.limited(&r.registry, self.inner.resolve(r))
+        self.limits.holding(&r.registry, self.inner.resolve(r))
     }
 
     fn referrers<'a>(
@@ -103,7 +105,7 @@ impl Registry for Limited {
         subject: &'a Reference,
         artifact_type: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<Descriptor>, OciError>> {
-        self.limited(
+        self.limits.holding(
             &subject.registry,
             self.inner.referrers(subject, artifact_type),
         )
@@ -114,7 +116,8 @@ impl Registry for Limited {
         r: &'a Reference,
         digest: &'a str,
     ) -> BoxFuture<'a, Result<Manifest, OciError>> {
-        self.limited(&r.registry, self.inner.fetch_manifest(r, digest))
+        self.limits
+            .holding(&r.registry, self.inner.fetch_manifest(r, digest))
     }
 
     fn fetch_blob<'a>(
@@ -122,7 +125,8 @@ impl Registry for Limited {
         r: &'a Reference,
         desc: &'a Descriptor,
     ) -> BoxFuture<'a, Result<Bytes, OciError>> {
-        self.limited(&r.registry, self.inner.fetch_blob(r, desc))
+        self.limits
+            .holding(&r.registry, self.inner.fetch_blob(r, desc))
     }
 }
 
@@ -146,94 +150,46 @@ mod tests {
         assert_eq!(limits.semaphore("slow.example").available_permits(), 1);
     }
 
-    /// A registry whose blob fetches wait until released, counting those that started.
-    #[derive(Default)]
-    struct Held {
-        started: std::sync::atomic::AtomicUsize,
-        release: tokio::sync::Notify,
-    }
-
-    impl Registry for Held {
-        fn resolve<'a>(
-            &'a self,
-            _: &'a Reference,
-        ) -> BoxFuture<'a, Result<ResolvedManifest, OciError>> {
-            Box::pin(futures_util::future::pending())
-        }
-        fn referrers<'a>(
-            &'a self,
-            _: &'a Reference,
-            _: Option<&'a str>,
-        ) -> BoxFuture<'a, Result<Vec<Descriptor>, OciError>> {
-            Box::pin(futures_util::future::pending())
-        }
-        fn fetch_manifest<'a>(
-            &'a self,
-            _: &'a Reference,
-            _: &'a str,
-        ) -> BoxFuture<'a, Result<Manifest, OciError>> {
-            Box::pin(futures_util::future::pending())
-        }
-        fn fetch_blob<'a>(
-            &'a self,
-            _: &'a Reference,
-            _: &'a Descriptor,
-        ) -> BoxFuture<'a, Result<Bytes, OciError>> {
-            Box::pin(async move {
-                self.started
-                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                self.release.notified().await;
-                Ok(Bytes::new())
-            })
-        }
-    }
-
     #[tokio::test]
-    async fn a_request_runs_only_while_it_holds_its_hosts_permit() {
-        let held = Arc::new(Held::default());
-        let limited = Arc::new(Limited {
-            inner: held.clone(),
-            limits: Arc::new(HostLimits::new(1)),
-        });
-        let desc = Descriptor {
-            media_type: "application/jose+json".into(),
-            digest: format!("sha256:{}", "0".repeat(64)),
-            size: 1,
-            artifact_type: None,
-            annotations: None,
-            platform: None,
-            urls: None,
+    async fn an_operation_runs_only_while_it_holds_its_hosts_permit() {
+        let limits = Arc::new(HostLimits::new(1));
+        let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let release = Arc::new(tokio::sync::Notify::new());
+        let run = |host: &'static str| {
+            let (limits, started, release) = (limits.clone(), started.clone(), release.clone());
+            tokio::spawn(async move {
+                let op = Box::pin(async {
+                    started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    release.notified().await;
+                });
+                limits.holding(host, op).await;
+            })
         };
-        let fetch = |image: &str| {
-            let (limited, desc) = (limited.clone(), desc.clone());
-            let r = Reference::parse(image).unwrap();
-            tokio::spawn(async move { limited.fetch_blob(&r, &desc).await.is_ok() })
-        };
-        let started = || held.started.load(std::sync::atomic::Ordering::SeqCst);
-        let slow = [fetch("slow.example/a:1"), fetch("slow.example/b:1")];
-        let good = fetch("good.example:5000/a:1");
+        let count = || started.load(std::sync::atomic::Ordering::SeqCst);
         let until = |n: usize| async move {
             for _ in 0..10_000 {
-                if started() >= n {
+                if count() >= n {
                     return;
                 }
                 tokio::task::yield_now().await;
             }
-            panic!("{n} requests never started");
+            panic!("{n} operations never started");
         };
+        let slow = [run("slow.example"), run("slow.example")];
+        let good = run("good.example:5000");
         until(2).await;
         for _ in 0..100 {
             tokio::task::yield_now().await;
         }
-        // One request of the slow host (its only permit) and the other host's.
-        assert_eq!(started(), 2);
+        // One operation of the slow host (its only permit) and the other host's.
+        assert_eq!(count(), 2);
         // Releasing the first two lets the waiting one start.
-        held.release.notify_waiters();
+        release.notify_waiters();
         until(3).await;
-        held.release.notify_waiters();
-        assert!(good.await.unwrap());
+        release.notify_waiters();
+        good.await.unwrap();
         for task in slow {
-            assert!(task.await.unwrap());
+            task.await.unwrap();
         }
     }
 
