@@ -8,49 +8,12 @@ use std::path::Path;
 use imagegate_engine::config::azure::set_key_vault_material_dir;
 use imagegate_engine::config::AuthConfig;
 use imagegate_engine::EngineConfig;
+use imagegate_testkit::azure::aks_overlay_yaml;
 use imagegate_testkit::Pki;
 
+/// The AKS overlay's objects with these KMP parameters and store auth provider.
 fn write(dir: &Path, kmp_params: &str, auth: &str) {
-    let policy = r#"{"version":"1.0","trustPolicies":[{"name":"d","registryScopes":["*"],"signatureVerification":{"level":"strict"},"trustStores":["ca:certs"],"trustedIdentities":["*"]}]}"#;
-    let yaml = format!(
-        r#"apiVersion: config.ratify.deislabs.io/v1beta1
-kind: KeyManagementProvider
-metadata:
-  name: kmprovider-akv
-spec:
-  type: azurekeyvault
-  refreshInterval: 1h
-  parameters:
-{kmp_params}
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Store
-metadata:
-  name: store-oras
-spec:
-  name: oras
-  parameters:
-    authProvider:
-{auth}
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Verifier
-metadata:
-  name: verifier-notation
-spec:
-  name: notation
-  parameters:
-    verificationCertStores: {{ca: {{certs: [kmprovider-akv]}}}}
-    trustPolicyDoc: {policy}
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Policy
-metadata:
-  name: ratify-policy
-spec:
-  type: config-policy
-"#
-    );
+    let yaml = aks_overlay_yaml("1h", kmp_params, auth);
     std::fs::write(dir.join("crds").join("ratify.yaml"), yaml).unwrap();
 }
 
