@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use crate::cache::{RetryPolicy, TokenCache};
 use crate::env::AzureEnv;
 use crate::error::AzureError;
-use crate::http::{describe, read_body, HttpSettings};
+use crate::http::{describe, post_form, read_body, HttpSettings};
 use crate::identity::{ManagedIdentity, TokenCredential, WorkloadIdentity};
 use crate::Clock;
 
@@ -113,10 +113,10 @@ impl AcrCredentials {
         endpoints: Option<&[String]>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AzureError> {
-        let client = http.client()?;
-        let tenant = tenant(env)?;
-        let id = WorkloadIdentity::new(client.clone(), env, Some(&tenant), client_id)?;
-        Self::new(client, Arc::new(id), tenant, endpoints, clock)
+        Self::with_identity(env, http, endpoints, clock, |client, tenant| {
+            let id = WorkloadIdentity::new(client, env, Some(tenant), client_id)?;
+            Ok(Arc::new(id))
+        })
     }
 
     /// `azureManagedIdentity`: `AZURE_CLIENT_ID` wins over `client_id`; `AZURE_TENANT_ID`
@@ -128,10 +128,24 @@ impl AcrCredentials {
         endpoints: Option<&[String]>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AzureError> {
+        Self::with_identity(env, http, endpoints, clock, |client, _| {
+            Ok(Arc::new(ManagedIdentity::new(client, env, client_id)))
+        })
+    }
+
+    /// Over the identity `identity` makes from the HTTP client and `AZURE_TENANT_ID`
+    /// (required).
+    fn with_identity(
+        env: &AzureEnv,
+        http: &HttpSettings,
+        endpoints: Option<&[String]>,
+        clock: Arc<dyn Clock>,
+        identity: impl FnOnce(reqwest::Client, &str) -> Result<Arc<dyn TokenCredential>, AzureError>,
+    ) -> Result<Self, AzureError> {
         let client = http.client()?;
         let tenant = tenant(env)?;
-        let id = ManagedIdentity::new(client.clone(), env, client_id);
-        Self::new(client, Arc::new(id), tenant, endpoints, clock)
+        let id = identity(client.clone(), &tenant)?;
+        Self::new(client, id, tenant, endpoints, clock)
     }
 
     /// Over any identity.
@@ -290,16 +304,7 @@ async fn exchange(inner: &Inner, host: &str) -> Result<Entry, AzureError> {
             .append_pair("access_token", aad.secret())
             .finish();
         let url = format!("https://{host}/oauth2/exchange?api-version=2021-07-01");
-        let response = inner
-            .http
-            .post(&url)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body)
-            .send()
+        let response = post_form(&inner.http, &url, body)
             .await
             .map_err(|e| fail(None, describe(&e)))?;
         let status = response.status();

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use common::{World, CLIENT, ISSUER, SUBJECT, TENANT};
 use imagegate_azure::{
-    AzureError, ManagedIdentity, RetryPolicy, TokenCache, TokenCredential, WorkloadIdentity,
+    AzureEnv, AzureError, ManagedIdentity, RetryPolicy, TokenCache, TokenCredential,
+    WorkloadIdentity,
 };
 use imagegate_testkit::azure::{AadFailure, Imds, VAULT_RESOURCE};
 
@@ -185,30 +186,23 @@ async fn managed_identity_through_imds() {
     let mut env = w.env.clone();
     env.client_id = None;
     env.imds_endpoint = Some(imds.url());
-    let mi = ManagedIdentity::new(w.http.client().unwrap(), &env, Some("mi-second"));
-    let t = mi.request_token(VAULT_SCOPE).await.unwrap();
-    assert_eq!(
-        w.pod
+    // The client ID Entra ID issued a managed-identity token to, `mi-second` configured.
+    let world = &w;
+    let issued_to = |env: AzureEnv| async move {
+        let mi = ManagedIdentity::new(world.http.client().unwrap(), &env, Some("mi-second"));
+        let t = mi.request_token(VAULT_SCOPE).await.unwrap();
+        let issued = world
+            .pod
             .aad
             .book
             .check(t.secret(), VAULT_RESOURCE)
-            .unwrap()
-            .client_id,
-        "mi-second"
-    );
+            .unwrap();
+        issued.client_id
+    };
+    assert_eq!(issued_to(env.clone()).await, "mi-second");
     // AZURE_CLIENT_ID wins over the configured one, as in Ratify.
     env.client_id = Some("mi-default".into());
-    let mi = ManagedIdentity::new(w.http.client().unwrap(), &env, Some("mi-second"));
-    let t = mi.request_token(VAULT_SCOPE).await.unwrap();
-    assert_eq!(
-        w.pod
-            .aad
-            .book
-            .check(t.secret(), VAULT_RESOURCE)
-            .unwrap()
-            .client_id,
-        "mi-default"
-    );
+    assert_eq!(issued_to(env.clone()).await, "mi-default");
     env.client_id = Some("unknown".into());
     let e = ManagedIdentity::new(w.http.client().unwrap(), &env, None)
         .request_token(VAULT_SCOPE)
