@@ -6,15 +6,16 @@
 
 #[path = "../../engine/tests/common/mod.rs"]
 mod common;
+#[path = "common/provider.rs"]
+mod provider;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use common::fixture::{self, E2E_DN, E2E_SIGNATURE, E2E_SUBJECT};
 use common::{config_json, counting, options, vector_json, write_config, Calls};
-use imagegate_cli::adapter::EngineHandler;
 use imagegate_engine::{Engine, EngineOptions};
-use imagegate_provider::{Metrics, Server, ServerConfig, Transport};
+use imagegate_provider::{Metrics, Server};
 use imagegate_testkit::{vectors_dir, Registry};
 
 fn registry() -> &'static Registry {
@@ -67,19 +68,7 @@ async fn start(dir: &std::path::Path, cert: &str, calls: Arc<Calls>) -> (Server,
         },
     )
     .unwrap();
-    let mut server_config = ServerConfig::new(Transport::PlaintextForDevelopment);
-    server_config.provider_addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    server_config.health_addr = None;
-    server_config.metrics_addr = None;
-    let server = Server::start(
-        server_config,
-        EngineHandler::shared(engine),
-        Metrics::new().unwrap(),
-    )
-    .await
-    .unwrap();
-    let addr = server.addrs().provider;
-    (server, addr)
+    provider::start(engine, Metrics::new().unwrap()).await
 }
 
 const V1: &str = "/ratify/gatekeeper/v1/verify";

@@ -68,7 +68,7 @@ pub fn try_start(args: &[&str], env: &[(String, String)]) -> Result<Serve, Strin
         metrics: "127.0.0.1:0".parse().unwrap(),
         lines,
     };
-    let line = serve.log_or_exit("provider listening")?;
+    let line = serve.log_or_exit(&["provider listening"])?;
     let fields: Value = serde_json::from_str(&line).unwrap();
     let field = |name: &str| -> SocketAddr {
         let raw = find(&fields, name).unwrap_or_else(|| panic!("no {name} in {line}"));
@@ -80,6 +80,23 @@ pub fn try_start(args: &[&str], env: &[(String, String)]) -> Result<Serve, Strin
     serve.health = field("health");
     serve.metrics = field("metrics");
     Ok(serve)
+}
+
+/// Runs `imagegate serve` with `args` (listeners on 127.0.0.1 port 0) to its exit, for
+/// start-up refusals: its exit code and stderr.
+pub fn refused(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_imagegate"))
+        .arg("serve")
+        .args(args)
+        .args(["--http", "127.0.0.1:0", "--health", "127.0.0.1:0"])
+        .args(["--metrics", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run the imagegate binary");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The string value of the first field named `name` anywhere in `value`.
@@ -102,12 +119,19 @@ impl Serve {
     /// Waits for a log line containing `needle` and returns it; panics after [`WAIT`] or if
     /// the process exits first.
     pub fn wait_for_log(&mut self, needle: &str) -> String {
-        self.log_or_exit(needle).unwrap_or_else(|e| panic!("{e}"))
+        self.wait_for_line(&[needle])
     }
 
-    /// Waits for a log line containing `needle` and returns it, or `Err` with the log if the
-    /// process exits first; panics after [`WAIT`].
-    fn log_or_exit(&mut self, needle: &str) -> Result<String, String> {
+    /// Waits for a log line containing every one of `needles` and returns it; panics after
+    /// [`WAIT`] or if the process exits first.
+    pub fn wait_for_line(&mut self, needles: &[&str]) -> String {
+        self.log_or_exit(needles).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Waits for a log line containing every one of `needles` and returns it, or `Err` with
+    /// the log if the process exits first; panics after [`WAIT`].
+    fn log_or_exit(&mut self, needles: &[&str]) -> Result<String, String> {
+        let needle = needles.join(" … ");
         let deadline = Instant::now() + WAIT;
         loop {
             if let Some(line) = self
@@ -115,7 +139,7 @@ impl Serve {
                 .lock()
                 .unwrap()
                 .iter()
-                .find(|l| l.contains(needle))
+                .find(|l| needles.iter().all(|n| l.contains(n)))
             {
                 return Ok(line.clone());
             }
