@@ -9,19 +9,13 @@ mod common;
 mod provider;
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 
 use common::fixture::{self, E2E_DN, E2E_SUBJECT};
-use common::{config_json, options, vector_json, write_config};
+use common::{config_json, options, registry, vector_json, write_config};
 use imagegate_cli::adapter::{EngineHandler, PrometheusSink};
 use imagegate_engine::{Engine, EngineOptions};
 use imagegate_provider::{KeyHandler, Metrics, Server};
-use imagegate_testkit::{vectors_dir, Registry};
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
+use imagegate_testkit::vectors_dir;
 
 async fn post(addr: SocketAddr, path: &str, keys: &[String]) -> serde_json::Value {
     let body = serde_json::json!({

@@ -10,18 +10,12 @@ mod common;
 mod provider;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use common::fixture::{self, E2E_DN, E2E_SIGNATURE, E2E_SUBJECT};
-use common::{config_json, counting, options, vector_json, write_config, Calls};
-use imagegate_engine::{Engine, EngineOptions};
+use common::{config_json, counted_engine, registry, vector_json, Calls};
 use imagegate_provider::{Metrics, Server};
-use imagegate_testkit::{vectors_dir, Registry};
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
+use imagegate_testkit::vectors_dir;
 
 async fn post_raw(addr: SocketAddr, path: &str, body: Vec<u8>) -> (u16, String) {
     let resp = reqwest::Client::new()
@@ -60,14 +54,7 @@ async fn start(dir: &std::path::Path, cert: &str, calls: Arc<Calls>) -> (Server,
     );
     config["imagegate"] =
         serde_json::json!({"cache": {"manifestCacheBytes": 0, "blobCacheBytes": 0}});
-    let engine = Engine::from_config_file(
-        &write_config(dir, &config),
-        EngineOptions {
-            registry_wrapper: Some(counting(calls)),
-            ..options()
-        },
-    )
-    .unwrap();
+    let engine = counted_engine(dir, &config, calls);
     provider::start(engine, Metrics::new().unwrap()).await
 }
 

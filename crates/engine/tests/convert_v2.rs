@@ -6,19 +6,14 @@
 mod common;
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use common::fixture::{self, E2E_SUBJECT};
+use common::registry;
 use common::{config_json, options, vector_json, write_config};
 use imagegate_engine::v2::convert::{convert, ConvertError, ConvertOptions};
 use imagegate_engine::v2::{self, V2Outcome};
 use imagegate_engine::{Engine, EngineOptions};
-use imagegate_testkit::{vectors_dir, Registry};
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
+use imagegate_testkit::vectors_dir;
 
 /// The images both engines judge: signed, signed plus an invalid signature, unsigned.
 async fn images() -> Vec<String> {

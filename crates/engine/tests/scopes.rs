@@ -6,33 +6,12 @@
 mod common;
 
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::fixture::{self, E2E_SUBJECT};
 use common::{config_json, options, vector_json, write_config};
-use imagegate_engine::{ConfigError, Engine, EngineOptions, ReloadOutcome};
-use imagegate_testkit::{vector, vectors_dir, Registry};
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
-
-async fn pushed(repo: &str) -> String {
-    let p = registry().pusher(repo);
-    fixture::push_e2e(&p).await;
-    format!("{}/{repo}@{E2E_SUBJECT}", registry().host())
-}
-
-/// `value: |` block of a PEM file, indented for the YAML below.
-fn pem_block(file: &str) -> String {
-    String::from_utf8(vector(file))
-        .unwrap()
-        .lines()
-        .map(|l| format!("      {l}\n"))
-        .collect()
-}
+use common::{pem_block, pushed};
+use imagegate_engine::{ConfigError, Engine, ReloadOutcome};
+use imagegate_testkit::{vector, vectors_dir};
 
 fn trust_policy_yaml() -> String {
     // JSON is valid YAML; indent it under `trustPolicyDoc:`.
@@ -120,25 +99,14 @@ spec:
           - {namespaced_ref}
     trustPolicyDoc: {policy}
 "#,
-        cluster_pem = pem_block(cluster_kmp_cert),
-        team_pem = pem_block("cert-e2e.crt"),
+        cluster_pem = pem_block(cluster_kmp_cert, 6),
+        team_pem = pem_block("cert-e2e.crt", 6),
         policy = trust_policy_yaml(),
     )
 }
 
 fn crd_engine(dir: &Path, yaml: &str) -> Result<Engine, ConfigError> {
-    let crd_dir = dir.join("crds");
-    std::fs::create_dir_all(&crd_dir).unwrap();
-    std::fs::write(crd_dir.join("ratify.yaml"), yaml).unwrap();
-    let config = serde_json::json!({"executor": {"verificationRequestTimeout": 5000}});
-    let path = write_config(dir, &config);
-    Engine::from_config_file(
-        &path,
-        EngineOptions {
-            crd_dir: Some(crd_dir),
-            ..options()
-        },
-    )
+    common::crd_engine(dir, "ratify.yaml", yaml)
 }
 
 #[tokio::test]

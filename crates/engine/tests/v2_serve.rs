@@ -4,19 +4,15 @@
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use common::fixture::{self, E2E_SIGNATURE, E2E_SUBJECT};
-use common::{config_json, counting, options, vector_json, write_config, Calls};
+use common::registry;
+use common::{config_json, counted_engine, vector_json, Calls};
 use imagegate_engine::v2::V2Outcome;
-use imagegate_engine::{Engine, EngineOptions};
+use imagegate_engine::Engine;
 use imagegate_ratify::SplitKey;
-use imagegate_testkit::{vectors_dir, Registry};
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
+use imagegate_testkit::vectors_dir;
 
 fn engine(dir: &std::path::Path, cert: &str, calls: Arc<Calls>) -> Engine {
     let v = config_json(
@@ -28,15 +24,7 @@ fn engine(dir: &std::path::Path, cert: &str, calls: Arc<Calls>) -> Engine {
     // Content caches off: a second verification would fetch the signature again, so the
     // registry counts below tell one verification from two.
     v["imagegate"] = serde_json::json!({"cache": {"manifestCacheBytes": 0, "blobCacheBytes": 0}});
-    let path = write_config(dir, &v);
-    Engine::from_config_file(
-        &path,
-        EngineOptions {
-            registry_wrapper: Some(counting(calls)),
-            ..options()
-        },
-    )
-    .unwrap()
+    counted_engine(dir, &v, calls)
 }
 
 fn succeeded(o: &V2Outcome) -> Option<bool> {
