@@ -174,17 +174,8 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     // A namespace's own Key Vault KMP (another certificate of the vault: the first signer)
     // and verifier: `[team-a]` keys follow it.
     az.put_certificate("team-signer", &images.pki);
-    create(
-        &c,
-        vault_kmp(&az, "kmprovider-akv", Some("team-a"), "team-signer"),
-    )
-    .await;
-    create(
-        &c,
-        verifier("team-verifier", Some("team-a"), "team-a/kmprovider-akv"),
-    )
-    .await;
-    let team_key = format!("[team-a]{}", images.signed);
+    let team_kmp = vault_kmp(&az, "kmprovider-akv", Some("team-a"), "team-signer");
+    let team_key = team_a_verifier(&c, team_kmp, &images.signed).await;
     serve.wait_verdict(&team_key, Ok(true)).await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(false));
     eventually(

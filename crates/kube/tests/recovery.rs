@@ -27,13 +27,12 @@ async fn restarts_and_compaction_recover_without_a_wrong_verdict() {
     server.compact();
     server.restart(true);
     let c = client(&server);
-    create(&c, kmp("other", Some("team-a"), &images.other.root_pem())).await;
-    create(
+    let team_key = team_a_verifier(
         &c,
-        verifier("team-verifier", Some("team-a"), "team-a/other"),
+        kmp("other", Some("team-a"), &images.other.root_pem()),
+        &images.signed,
     )
     .await;
-    let team_key = format!("[team-a]{}", images.signed);
     serve.wait_verdict(&team_key, Ok(false)).await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
     let relisted = server
@@ -96,13 +95,12 @@ async fn two_replicas_share_one_api_server_without_fighting_over_status() {
     )
     .await;
     // Barrier: a later object both replicas have seen (each answers with it in force).
-    create(&c, kmp("other", Some("team-a"), &images.other.root_pem())).await;
-    create(
+    let team_key = team_a_verifier(
         &c,
-        verifier("team-verifier", Some("team-a"), "team-a/other"),
+        kmp("other", Some("team-a"), &images.other.root_pem()),
+        &images.signed,
     )
     .await;
-    let team_key = format!("[team-a]{}", images.signed);
     a.wait_verdict(&team_key, Ok(false)).await;
     b.wait_verdict(&team_key, Ok(false)).await;
     eventually(

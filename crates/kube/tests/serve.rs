@@ -55,13 +55,12 @@ async fn objects_drive_readiness_verdicts_namespaces_and_deletion() {
     );
 
     // A namespace's own verifier (trusting another root) overrides the cluster one there.
-    create(&c, kmp("other", Some("team-a"), &images.other.root_pem())).await;
-    create(
+    let team_key = team_a_verifier(
         &c,
-        verifier("team-verifier", Some("team-a"), "team-a/other"),
+        kmp("other", Some("team-a"), &images.other.root_pem()),
+        &images.signed,
     )
     .await;
-    let team_key = format!("[team-a]{}", images.signed);
     serve.wait_verdict(&team_key, Ok(false)).await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
     // Deleting it shrinks the configuration: the cluster verifier applies again.

@@ -247,6 +247,16 @@ pub async fn create(c: &Client, obj: Value) -> DynamicObject {
 }
 
 /// Replaces the spec of an object (read, change, PUT with its resourceVersion).
+/// Creates the namespaced `kmp` (in `team-a`) and the verifier `team-verifier` trusting it
+/// there: `team-a`'s own verifier. Returns `image`'s key as asked from `team-a`.
+pub async fn team_a_verifier(c: &Client, kmp: Value, image: &str) -> String {
+    let name = kmp["metadata"]["name"].as_str().unwrap().to_owned();
+    create(c, kmp).await;
+    let kmp_ref = format!("team-a/{name}");
+    create(c, verifier("team-verifier", Some("team-a"), &kmp_ref)).await;
+    format!("[team-a]{image}")
+}
+
 pub async fn set_spec(c: &Client, kind_name: &str, ns: Option<&str>, name: &str, spec: Value) {
     let a = api(c, kind_name, ns);
     let mut o = a.get(name).await.unwrap();
