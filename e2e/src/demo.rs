@@ -1,6 +1,12 @@
-//! What the demo binaries share: a failure that says which step failed, and the exit status.
+//! What the demo binaries share: a failure that says which step failed, the exit status,
+//! Gatekeeper with our policy installed, and the `kubectl run` admissions.
 
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use crate::external_data::ProviderTransport;
+use crate::kubectl::run_pod;
+use crate::{paths, Constraint, ConstraintTemplate, Gatekeeper, ManualClock, PolicySet, Review};
 
 /// Any failure of a demo, with what was being done.
 pub type DemoResult<T> = Result<T, String>;
@@ -17,6 +23,50 @@ pub fn exit(outcome: DemoResult<()>) -> ExitCode {
         Err(e) => {
             eprintln!("demo failed: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Gatekeeper calling the provider `imagegate` through `transport`, with our
+/// ImagegateVerification template and constraint installed (the constraint is printed).
+pub fn gatekeeper_with_policy(transport: Box<dyn ProviderTransport>) -> DemoResult<PolicySet> {
+    let mut gk = Gatekeeper::new(Arc::new(ManualClock::at(0)));
+    gk.register("imagegate", transport);
+    let mut policies = PolicySet::new(Arc::new(Mutex::new(gk)));
+    let template = step(
+        "loading the ConstraintTemplate",
+        ConstraintTemplate::load(&paths::templates_dir().join("imagegateverification.yaml")),
+    )?;
+    step("installing the template", policies.add_template(&template))?;
+    let constraint = step(
+        "loading the constraint",
+        Constraint::load(&paths::constraints_dir().join("imagegateverification.yaml")),
+    )?;
+    println!(
+        "  policy     {} {} (enforcementAction: {})\n",
+        constraint.kind,
+        constraint.name,
+        constraint.enforcement_action.as_str()
+    );
+    step(
+        "installing the constraint",
+        policies.add_constraint(constraint),
+    )?;
+    Ok(policies)
+}
+
+/// `kubectl run demo --image=…` for each of `images` through `policies`, printed as kubectl
+/// answers, with the verdict.
+pub fn kubectl_run(policies: &mut PolicySet, images: &[&str]) {
+    for image in images {
+        println!("$ kubectl run demo --image={image}");
+        let response = policies.admit(&Review::admission(run_pod("demo", image, "default")));
+        if response.allowed {
+            println!("pod/demo created");
+            println!("  => ALLOWED: no constraint violated\n");
+        } else {
+            println!("Error from server (Forbidden): {}", response.message);
+            println!("  => DENIED\n");
         }
     }
 }

@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::TemplateEngine;
+use common::{TemplateEngine, BROKEN, MISSING, NESTED, SIGNED, UNSIGNED, UNTRUSTED};
 use imagegate_e2e::external_data::{TableEntry, TableProvider};
 use imagegate_e2e::ratify::{self, Report, VerificationResult};
 use imagegate_e2e::review::PodSpec;
@@ -17,14 +17,8 @@ use serde_json::{json, Value};
 
 const CA: &str = "CN=Imagegate Test CA,O=Imagegate,L=Seattle,ST=WA,C=US";
 const OTHER_CA: &str = "CN=Other CA,O=Elsewhere,C=US";
-const SIGNED: &str = "reg.example/app:signed";
-const UNSIGNED: &str = "reg.example/app:unsigned";
-const UNTRUSTED: &str = "reg.example/app:untrusted";
-const BROKEN: &str = "reg.example/app:error";
-const MISSING: &str = "reg.example/app:missing";
 const OTHER_ISSUER: &str = "reg.example/app:other-issuer";
 const UNEXPLAINED: &str = "reg.example/app:unexplained";
-const NESTED: &str = "reg.example/app:nested";
 
 fn table() -> TableProvider {
     let mut t = TableProvider::new();

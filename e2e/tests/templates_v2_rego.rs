@@ -7,18 +7,12 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::TemplateEngine;
+use common::{TemplateEngine, BROKEN, MISSING, NESTED, SIGNED, UNSIGNED, UNTRUSTED};
 use imagegate_e2e::external_data::{TableEntry, TableProvider};
 use imagegate_e2e::review::PodSpec;
 use imagegate_e2e::{paths, ConstraintTemplate, Gatekeeper, ManualClock, Review, Workload};
 use serde_json::{json, Value};
 
-const SIGNED: &str = "reg.example/app:signed";
-const UNSIGNED: &str = "reg.example/app:unsigned";
-const UNTRUSTED: &str = "reg.example/app:untrusted";
-const BROKEN: &str = "reg.example/app:error";
-const MISSING: &str = "reg.example/app:missing";
-const NESTED: &str = "reg.example/app:nested";
 const UNMET: &str = "reg.example/app:unmet";
 const SUBJECT: &str = "reg.example/app@sha256:1111";
 

@@ -8,18 +8,11 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use imagegate_e2e::demo::{self, step, DemoResult};
-use imagegate_e2e::https::HttpsProvider;
-use imagegate_e2e::inabox::PROVIDER_TIMEOUT;
-use imagegate_e2e::kubectl::run_pod;
 use imagegate_e2e::process::ProviderProcess;
-use imagegate_e2e::{
-    paths, Constraint, ConstraintTemplate, Gatekeeper, GatekeeperInABox, ManualClock, PolicySet,
-    Review,
-};
+use imagegate_e2e::GatekeeperInABox;
 use imagegate_testkit::kube_api::ApiServer;
 use imagegate_testkit::Pki;
 use serde_json::{json, Value};
@@ -188,45 +181,12 @@ fn run() -> DemoResult<()> {
         provider.url()
     );
 
-    let mut gk = Gatekeeper::new(Arc::new(ManualClock::at(0)));
-    gk.register(
-        "imagegate",
-        Box::new(step(
-            "building Gatekeeper's client",
-            HttpsProvider::new(
-                &provider.url(),
-                &gk_box.mtls.server_ca_pem,
-                Some(&gk_box.mtls.client_identity_pem()),
-                PROVIDER_TIMEOUT,
-            ),
-        )?),
-    );
-    let mut policies = PolicySet::new(Arc::new(Mutex::new(gk)));
-    let template = step(
-        "loading the ConstraintTemplate",
-        ConstraintTemplate::load(&paths::templates_dir().join("imagegateverification.yaml")),
+    let transport = step(
+        "building Gatekeeper's client",
+        gk_box.gatekeeper_transport_to(&provider.url()),
     )?;
-    step("installing the template", policies.add_template(&template))?;
-    let constraint = step(
-        "loading the constraint",
-        Constraint::load(&paths::constraints_dir().join("imagegateverification.yaml")),
-    )?;
-    step(
-        "installing the constraint",
-        policies.add_constraint(constraint),
-    )?;
-    for image in [&signed, &unsigned] {
-        println!("$ kubectl run demo --image={image}");
-        let response = policies.admit(&Review::admission(run_pod("demo", image, "default")));
-        if response.allowed {
-            println!("pod/demo created\n  => ALLOWED\n");
-        } else {
-            println!(
-                "Error from server (Forbidden): {}\n  => DENIED\n",
-                response.message
-            );
-        }
-    }
+    let mut policies = demo::gatekeeper_with_policy(Box::new(transport))?;
+    demo::kubectl_run(&mut policies, &[&signed, &unsigned]);
 
     // Statuses are written right after the configuration is applied; wait for all of them.
     #[allow(clippy::disallowed_methods)] // A demo waiting in real time for another process.

@@ -1,7 +1,21 @@
 //! Template evaluation for the table-driven template tests: a thin wrapper over the
-//! crate's [`CompiledTemplate`] returning the sorted messages.
+//! crate's [`CompiledTemplate`] returning the sorted messages, and the image names both
+//! tables (Ratify v1 and v2 results) are keyed by.
 
 use imagegate_e2e::{CompiledTemplate, ConstraintTemplate, Review, SharedGatekeeper};
+
+/// An image with a trusted signature.
+pub(crate) const SIGNED: &str = "reg.example/app:signed";
+/// An image without signatures.
+pub(crate) const UNSIGNED: &str = "reg.example/app:unsigned";
+/// An image signed by an untrusted signer.
+pub(crate) const UNTRUSTED: &str = "reg.example/app:untrusted";
+/// An image whose key the provider answers with an error.
+pub(crate) const BROKEN: &str = "reg.example/app:error";
+/// An image the provider has no answer for.
+pub(crate) const MISSING: &str = "reg.example/app:missing";
+/// An image whose result nests further reports.
+pub(crate) const NESTED: &str = "reg.example/app:nested";
 
 /// A loaded template whose `external_data` goes to a shared Gatekeeper.
 pub(crate) struct TemplateEngine {
