@@ -6,7 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use crate::external_data::ProviderTransport;
 use crate::kubectl::run_pod;
-use crate::{paths, Constraint, ConstraintTemplate, Gatekeeper, ManualClock, PolicySet, Review};
+use imagegate_testkit::{Pki, PkiFiles};
+
+use crate::{
+    paths, Constraint, ConstraintTemplate, Gatekeeper, GatekeeperInABox, ManualClock, PolicySet,
+    Review,
+};
 
 /// Any failure of a demo, with what was being done.
 pub type DemoResult<T> = Result<T, String>;
@@ -69,4 +74,45 @@ pub fn kubectl_run(policies: &mut PolicySet, images: &[&str]) {
             println!("  => DENIED\n");
         }
     }
+}
+
+/// The sample images of both demos in the box's registry, printed as they are made: a signing
+/// key, `net-monitor:signed` signed with it (JWS) and `net-monitor:unsigned`.
+pub struct Samples {
+    /// The signer's certificates and key.
+    pub pki: Pki,
+    /// The signer's key files (its root is what the provider trusts).
+    pub files: PkiFiles,
+    /// The signed image.
+    pub signed: String,
+    /// The unsigned image.
+    pub unsigned: String,
+}
+
+/// Makes the [`Samples`] in `gk_box`.
+pub fn samples(gk_box: &GatekeeperInABox) -> DemoResult<Samples> {
+    let keys = gk_box.dir().join("signing");
+    step(
+        "creating the signing key dir",
+        std::fs::create_dir_all(&keys),
+    )?;
+    let pki = Pki::generate();
+    let files = pki.write_files(&keys);
+    let signed = step(
+        "pushing the sample image",
+        gk_box.push_image("net-monitor:signed"),
+    )?;
+    step("signing", gk_box.sign(&signed, &files, "jws"))?;
+    println!("  signed     {signed}  (imagegate sign --envelope jws)");
+    let unsigned = step(
+        "pushing the unsigned image",
+        gk_box.push_image("net-monitor:unsigned"),
+    )?;
+    println!("  unsigned   {unsigned}");
+    Ok(Samples {
+        pki,
+        files,
+        signed,
+        unsigned,
+    })
 }

@@ -7,7 +7,9 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{TemplateEngine, BROKEN, MISSING, NESTED, SIGNED, UNSIGNED, UNTRUSTED};
+use common::{
+    checked_constraint, TemplateEngine, BROKEN, MISSING, NESTED, SIGNED, UNSIGNED, UNTRUSTED,
+};
 use imagegate_e2e::external_data::{TableEntry, TableProvider};
 use imagegate_e2e::review::PodSpec;
 use imagegate_e2e::{paths, ConstraintTemplate, Gatekeeper, ManualClock, Review, Workload};
@@ -174,15 +176,6 @@ fn v2_templates_share_one_library_and_have_example_constraints() {
         );
     }
     for entry in std::fs::read_dir(v2_dir().join("constraints")).unwrap() {
-        let path = entry.unwrap().path();
-        let c: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let kind = c["kind"].as_str().unwrap();
-        let (_, t) = templates
-            .iter()
-            .find(|(_, t)| t.kind == kind)
-            .unwrap_or_else(|| panic!("{}: no template for {kind}", path.display()));
-        for p in c["spec"]["parameters"].as_object().unwrap().keys() {
-            assert!(t.parameter_names().contains(p), "{}: {p}", path.display());
-        }
+        checked_constraint(&entry.unwrap().path(), &templates);
     }
 }

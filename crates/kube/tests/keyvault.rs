@@ -265,24 +265,11 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     );
     eventually(
         "namespaced verifier failure status",
-        || async {
-            status(
-                &server,
-                "namespacedverifiers",
-                Some("team-a"),
-                "team-verifier",
-            )["issuccess"]
-                == false
-        },
+        || async { team_verifier_status(&server)["issuccess"] == false },
         &serve.log,
     )
     .await;
-    let st = status(
-        &server,
-        "namespacedverifiers",
-        Some("team-a"),
-        "team-verifier",
-    );
+    let st = team_verifier_status(&server);
     assert!(
         st["error"].as_str().unwrap().contains("kmprovider-akv"),
         "{st}"

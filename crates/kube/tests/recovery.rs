@@ -27,12 +27,7 @@ async fn restarts_and_compaction_recover_without_a_wrong_verdict() {
     server.compact();
     server.restart(true);
     let c = client(&server);
-    let team_key = team_a_verifier(
-        &c,
-        kmp("other", Some("team-a"), &images.other.root_pem()),
-        &images.signed,
-    )
-    .await;
+    let team_key = team_a_trusts_other(&c, &images).await;
     serve.wait_verdict(&team_key, Ok(false)).await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
     let relisted = server
@@ -95,25 +90,12 @@ async fn two_replicas_share_one_api_server_without_fighting_over_status() {
     )
     .await;
     // Barrier: a later object both replicas have seen (each answers with it in force).
-    let team_key = team_a_verifier(
-        &c,
-        kmp("other", Some("team-a"), &images.other.root_pem()),
-        &images.signed,
-    )
-    .await;
+    let team_key = team_a_trusts_other(&c, &images).await;
     a.wait_verdict(&team_key, Ok(false)).await;
     b.wait_verdict(&team_key, Ok(false)).await;
     eventually(
         "team verifier status",
-        || async {
-            status(
-                &server,
-                "namespacedverifiers",
-                Some("team-a"),
-                "team-verifier",
-            )["issuccess"]
-                == true
-        },
+        || async { team_verifier_status(&server)["issuccess"] == true },
         &a.log,
     )
     .await;

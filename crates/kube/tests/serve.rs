@@ -55,12 +55,7 @@ async fn objects_drive_readiness_verdicts_namespaces_and_deletion() {
     );
 
     // A namespace's own verifier (trusting another root) overrides the cluster one there.
-    let team_key = team_a_verifier(
-        &c,
-        kmp("other", Some("team-a"), &images.other.root_pem()),
-        &images.signed,
-    )
-    .await;
+    let team_key = team_a_trusts_other(&c, &images).await;
     serve.wait_verdict(&team_key, Ok(false)).await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
     // Deleting it shrinks the configuration: the cluster verifier applies again.

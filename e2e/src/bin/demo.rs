@@ -10,7 +10,6 @@ use imagegate_e2e::compliance::{compliance, render_table, shorten};
 use imagegate_e2e::demo::{self, step, DemoResult};
 use imagegate_e2e::kubectl::run_pod;
 use imagegate_e2e::GatekeeperInABox;
-use imagegate_testkit::Pki;
 
 fn main() -> ExitCode {
     demo::exit(run())
@@ -21,24 +20,12 @@ fn run() -> DemoResult<()> {
     let mut gk_box = step("starting the registry", GatekeeperInABox::start())?;
     println!("  registry   {} (docker-registry)", gk_box.registry.url());
 
-    let pki = Pki::generate();
-    let keys = gk_box.dir().join("signing");
-    step(
-        "creating the signing key dir",
-        std::fs::create_dir_all(&keys),
-    )?;
-    let files = pki.write_files(&keys);
-    let signed = step(
-        "pushing the sample image",
-        gk_box.push_image("net-monitor:signed"),
-    )?;
-    step("signing", gk_box.sign(&signed, &files, "jws"))?;
-    println!("  signed     {signed}  (imagegate sign --envelope jws)");
-    let unsigned = step(
-        "pushing the unsigned image",
-        gk_box.push_image("net-monitor:unsigned"),
-    )?;
-    println!("  unsigned   {unsigned}");
+    let demo::Samples {
+        files,
+        signed,
+        unsigned,
+        ..
+    } = demo::samples(&gk_box)?;
 
     let provider = step(
         "starting imagegate serve",

@@ -14,7 +14,6 @@ use imagegate_e2e::demo::{self, step, DemoResult};
 use imagegate_e2e::process::ProviderProcess;
 use imagegate_e2e::GatekeeperInABox;
 use imagegate_testkit::kube_api::ApiServer;
-use imagegate_testkit::Pki;
 use serde_json::{json, Value};
 
 fn main() -> ExitCode {
@@ -78,21 +77,12 @@ fn run() -> DemoResult<()> {
     )?;
     let gk_box = step("starting the registry", GatekeeperInABox::start())?;
     println!("  registry   {} (docker-registry)", gk_box.registry.url());
-    let pki = Pki::generate();
-    let keys = gk_box.dir().join("signing");
-    step("creating the key dir", std::fs::create_dir_all(&keys))?;
-    let files = pki.write_files(&keys);
-    let signed = step(
-        "pushing the sample image",
-        gk_box.push_image("net-monitor:signed"),
-    )?;
-    step("signing", gk_box.sign(&signed, &files, "jws"))?;
-    println!("  signed     {signed}");
-    let unsigned = step(
-        "pushing the unsigned image",
-        gk_box.push_image("net-monitor:unsigned"),
-    )?;
-    println!("  unsigned   {unsigned}");
+    let demo::Samples {
+        pki,
+        signed,
+        unsigned,
+        ..
+    } = demo::samples(&gk_box)?;
 
     let api = ApiServer::start();
     println!(

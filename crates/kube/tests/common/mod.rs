@@ -247,6 +247,23 @@ pub async fn create(c: &Client, obj: Value) -> DynamicObject {
 }
 
 /// Replaces the spec of an object (read, change, PUT with its resourceVersion).
+/// [`team_a_verifier`] trusting the other root of `images` (a namespaced inline KMP
+/// `other`): `team-a`'s key for the signed image, which that verifier does not trust.
+pub async fn team_a_trusts_other(c: &Client, images: &Images) -> String {
+    let other = kmp("other", Some("team-a"), &images.other.root_pem());
+    team_a_verifier(c, other, &images.signed).await
+}
+
+/// The `.status` of `team-a`'s `team-verifier` ([`team_a_verifier`]).
+pub fn team_verifier_status(server: &ApiServer) -> Value {
+    status(
+        server,
+        "namespacedverifiers",
+        Some("team-a"),
+        "team-verifier",
+    )
+}
+
 /// Creates the namespaced `kmp` (in `team-a`) and the verifier `team-verifier` trusting it
 /// there: `team-a`'s own verifier. Returns `image`'s key as asked from `team-a`.
 pub async fn team_a_verifier(c: &Client, kmp: Value, image: &str) -> String {
