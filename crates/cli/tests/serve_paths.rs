@@ -15,6 +15,9 @@ use std::process::Output;
 use common::serve::{self, Serve};
 use common::{imagegate, registry, write_config};
 use imagegate_notation::envelope::EnvelopeFormat;
+use imagegate_testkit::ratify::{
+    config_policy, crd_file, inline_kmp, notation_verifier, oras_store,
+};
 use imagegate_testkit::{sign_image, Pki, Registry};
 use serde_json::{json, Value};
 
@@ -196,59 +199,15 @@ async fn serve_reads_stores_policies_and_verifiers_from_the_crd_dir() {
     let image = s.image(registry(), "paths/crd").await;
     let crds = s.dir.path().join("crds");
     std::fs::create_dir_all(&crds).unwrap();
-    let pem: String = std::fs::read_to_string(&s.root)
-        .unwrap()
-        .lines()
-        .map(|l| format!("      {l}\n"))
-        .collect();
-    std::fs::write(
-        crds.join("ratify.yaml"),
-        format!(
-            r#"apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Store
-metadata:
-  name: store-oras
-spec:
-  name: oras
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Policy
-metadata:
-  name: ratify-policy
-spec:
-  type: config-policy
-  parameters:
-    artifactVerificationPolicies:
-      default: all
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: KeyManagementProvider
-metadata:
-  name: signer-root
-spec:
-  type: inline
-  parameters:
-    contentType: certificate
-    value: |
-{pem}---
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Verifier
-metadata:
-  name: verifier-from-crd
-spec:
-  name: notation
-  artifactTypes: application/vnd.cncf.notary.signature
-  parameters:
-    verificationCertStores:
-      ca:
-        certs:
-          - signer-root
-    trustPolicyDoc: {policy}
-"#,
-            policy = s.pki.trust_policy_json("certs"),
-        ),
-    )
-    .unwrap();
+    let pem = std::fs::read_to_string(&s.root).unwrap();
+    let policy: Value = serde_json::from_str(&s.pki.trust_policy_json("certs")).unwrap();
+    let objects = [
+        oras_store("store-oras", None, Value::Null),
+        config_policy(json!({"default": "all"})),
+        inline_kmp("signer-root", None, &pem),
+        notation_verifier("verifier-from-crd", None, "certs", &["signer-root"], policy),
+    ];
+    std::fs::write(crds.join("ratify.yaml"), crd_file(&objects)).unwrap();
     let cfg = s.dir.path().join("executor.json");
     std::fs::write(
         &cfg,

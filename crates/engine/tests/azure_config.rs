@@ -10,16 +10,24 @@ use imagegate_engine::config::AuthConfig;
 use imagegate_engine::EngineConfig;
 use imagegate_testkit::azure::aks_overlay_yaml;
 use imagegate_testkit::Pki;
+use serde_json::{json, Value};
 
 /// The AKS overlay's objects with these KMP parameters and store auth provider.
-fn write(dir: &Path, kmp_params: &str, auth: &str) {
+fn write(dir: &Path, kmp_params: Value, auth: Value) {
     let yaml = aks_overlay_yaml("1h", kmp_params, auth);
     std::fs::write(dir.join("crds").join("ratify.yaml"), yaml).unwrap();
 }
 
-const GOOD: &str = "    vaultURI: https://v.vault.azure.net/\n    tenantID: t\n    clientID: c\n    certificates: [{name: signer}]";
-const WI: &str =
-    "      name: azureWorkloadIdentity\n      clientID: c\n      endpoints: [\"myacr.azurecr.io\"]";
+/// Key Vault parameters with everything Ratify requires.
+fn good() -> Value {
+    json!({"vaultURI": "https://v.vault.azure.net/", "tenantID": "t", "clientID": "c",
+           "certificates": [{"name": "signer"}]})
+}
+
+/// The workload-identity auth provider for one ACR.
+fn wi() -> Value {
+    json!({"name": "azureWorkloadIdentity", "clientID": "c", "endpoints": ["myacr.azurecr.io"]})
+}
 
 #[test]
 fn azure_key_vault_providers_and_acr_auth_in_crds() {
@@ -33,8 +41,9 @@ fn azure_key_vault_providers_and_acr_auth_in_crds() {
     // Ratify's create errors.
     write(
         dir.path(),
-        "    vaultURI: https://v.vault.azure.net/\n    clientID: c\n    certificates: [{name: s}]",
-        WI,
+        json!({"vaultURI": "https://v.vault.azure.net/", "clientID": "c",
+               "certificates": [{"name": "s"}]}),
+        wi(),
     );
     assert!(load()
         .unwrap_err()
@@ -42,8 +51,8 @@ fn azure_key_vault_providers_and_acr_auth_in_crds() {
         .contains("tenantID is not set"));
     write(
         dir.path(),
-        "    vaultURI: https://v.vault.azure.net/\n    tenantID: t\n    clientID: c",
-        WI,
+        json!({"vaultURI": "https://v.vault.azure.net/", "tenantID": "t", "clientID": "c"}),
+        wi(),
     );
     assert!(load()
         .unwrap_err()
@@ -51,7 +60,7 @@ fn azure_key_vault_providers_and_acr_auth_in_crds() {
         .contains("no keyvault certificates or keys configured"));
 
     // Nobody fetches Key Vault material in this process: a clear error.
-    write(dir.path(), GOOD, WI);
+    write(dir.path(), good(), wi());
     let e = load().unwrap_err().to_string();
     assert!(e.contains("fetched by `imagegate serve`"), "{e}");
     let keys = imagegate_engine::config::azure::key_vault_providers(&crds).unwrap();
@@ -103,8 +112,8 @@ fn azure_key_vault_providers_and_acr_auth_in_crds() {
     // Ratify's endpoint rule: one leading "*." only.
     write(
         dir.path(),
-        GOOD,
-        "      name: azureManagedIdentity\n      endpoints: [\"a.*.io\"]",
+        good(),
+        json!({"name": "azureManagedIdentity", "endpoints": ["a.*.io"]}),
     );
     let e = load().unwrap_err().to_string();
     assert!(e.contains("endpoints"), "{e}");

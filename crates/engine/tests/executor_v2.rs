@@ -11,7 +11,9 @@ use common::fixture::{E2E_DN, E2E_SIGNATURE, E2E_SUBJECT};
 use common::{pem_block, pushed, registry};
 use imagegate_engine::v2::{self, V2Outcome};
 use imagegate_engine::{ConfigError, Engine, ReloadOutcome};
+use imagegate_testkit::ratify::{crd_file, oras_store};
 use imagegate_testkit::vectors_dir;
+use serde_json::Value;
 
 /// One Executor (or NamespacedExecutor in `namespace`) trusting `cert` inline for `scopes`.
 fn executor(name: &str, namespace: Option<&str>, scopes: &str, cert: &str) -> String {
@@ -291,14 +293,7 @@ async fn bad_executors_are_refused_naming_the_field() {
 /// v1 kinds and an Executor for the same scope are ambiguous; different scopes coexist.
 #[test]
 fn v1_and_v2_kinds_for_one_scope_are_refused() {
-    let v1_verifier = r#"apiVersion: config.ratify.deislabs.io/v1beta1
-kind: NamespacedStore
-metadata:
-  name: team-store
-  namespace: team-a
-spec:
-  name: oras
-"#;
+    let v1_verifier = crd_file(&[oras_store("team-store", Some("team-a"), Value::Null)]);
     let dir = tempfile::tempdir().unwrap();
     let both = format!(
         "{v1_verifier}---\n{}",

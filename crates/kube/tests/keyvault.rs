@@ -15,6 +15,7 @@ use imagegate_notation::envelope::EnvelopeFormat;
 use imagegate_testkit::azure::pod::{CLIENT_ID, TENANT};
 use imagegate_testkit::azure::{VaultFailure, WorkloadIdentityPod};
 use imagegate_testkit::kube_api::ApiServer;
+use imagegate_testkit::ratify;
 use imagegate_testkit::sign_image;
 use serde_json::{json, Value};
 
@@ -28,17 +29,11 @@ fn vault_kmp(
     namespace: Option<&str>,
     certificate: &str,
 ) -> Value {
-    let kind = if namespace.is_some() {
-        "NamespacedKeyManagementProvider"
-    } else {
-        "KeyManagementProvider"
-    };
-    json!({"apiVersion": V1BETA1, "kind": kind,
-           "metadata": {"name": name, "namespace": namespace},
-           "spec": {"type": "azurekeyvault", "refreshInterval": "1s",
-                    "parameters": {"vaultURI": az.kv.vault_uri(), "tenantID": TENANT,
-                                   "clientID": CLIENT_ID,
-                                   "certificates": [{"name": certificate}]}}})
+    let spec = json!({"type": "azurekeyvault", "refreshInterval": "1s",
+                      "parameters": {"vaultURI": az.kv.vault_uri(), "tenantID": TENANT,
+                                     "clientID": CLIENT_ID,
+                                     "certificates": [{"name": certificate}]}});
+    ratify::object("KeyManagementProvider", name, namespace, spec)
 }
 
 /// Requests for the vault's certificate `name` so far.

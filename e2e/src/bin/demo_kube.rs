@@ -14,49 +14,43 @@ use imagegate_e2e::demo::{self, step, DemoResult};
 use imagegate_e2e::process::ProviderProcess;
 use imagegate_e2e::GatekeeperInABox;
 use imagegate_testkit::kube_api::ApiServer;
+use imagegate_testkit::ratify;
 use serde_json::{json, Value};
 
 fn main() -> ExitCode {
     demo::exit(run())
 }
 
-const GROUP: &str = "config.ratify.deislabs.io/v1beta1";
-
 /// The seed's objects (Ratify's samples, with the demo's certificate) plus one verifier of a
 /// type imagegate does not support.
 fn ratify_objects(root_pem: &str) -> Vec<(&'static str, Value)> {
-    let trust_policy = json!({"version": "1.0", "trustPolicies": [{"name": "default",
-        "registryScopes": ["*"], "signatureVerification": {"level": "strict"},
-        "trustStores": ["ca:certs"], "trustedIdentities": ["*"]}]});
+    let sbom = json!({"name": "sbom", "artifactTypes": "application/spdx+json", "parameters": {}});
     vec![
         (
             "stores",
-            json!({"apiVersion": GROUP, "kind": "Store", "metadata": {"name": "store-oras"},
-            "spec": {"name": "oras", "parameters": {"useHttp": true}}}),
+            ratify::oras_store("store-oras", None, json!({"useHttp": true})),
         ),
         (
             "policies",
-            json!({"apiVersion": GROUP, "kind": "Policy", "metadata": {"name": "ratify-policy"},
-            "spec": {"type": "config-policy", "parameters": {"artifactVerificationPolicies":
-                {"application/vnd.cncf.notary.signature": "any"}}}}),
+            ratify::config_policy(json!({"application/vnd.cncf.notary.signature": "any"})),
         ),
         (
             "keymanagementproviders",
-            json!({"apiVersion": GROUP, "kind": "KeyManagementProvider",
-            "metadata": {"name": "notation-certs"},
-            "spec": {"type": "inline", "parameters": {"contentType": "certificate", "value": root_pem}}}),
+            ratify::inline_kmp("notation-certs", None, root_pem),
         ),
         (
             "verifiers",
-            json!({"apiVersion": GROUP, "kind": "Verifier", "metadata": {"name": "verifier-notation"},
-            "spec": {"name": "notation", "artifactTypes": "application/vnd.cncf.notary.signature",
-                "parameters": {"verificationCertStores": {"ca": {"certs": ["notation-certs"]}},
-                               "trustPolicyDoc": trust_policy}}}),
+            ratify::notation_verifier(
+                "verifier-notation",
+                None,
+                "certs",
+                &["notation-certs"],
+                ratify::trust_policy("certs"),
+            ),
         ),
         (
             "verifiers",
-            json!({"apiVersion": GROUP, "kind": "Verifier", "metadata": {"name": "verifier-sbom"},
-            "spec": {"name": "sbom", "artifactTypes": "application/spdx+json", "parameters": {}}}),
+            ratify::object("Verifier", "verifier-sbom", None, sbom),
         ),
     ]
 }

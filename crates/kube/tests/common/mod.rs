@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use imagegate_kube::kinds::{Kind, EVENTS, RATIFY_V1, RATIFY_V2, SECRETS};
 use imagegate_notation::envelope::EnvelopeFormat;
 use imagegate_testkit::kube_api::ApiServer;
+use imagegate_testkit::ratify;
 use imagegate_testkit::{free_port, sign_image, Pki, Registry};
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::Client;
@@ -281,58 +282,32 @@ pub async fn set_spec(c: &Client, kind_name: &str, ns: Option<&str>, name: &str,
     a.replace(name, &PostParams::default(), &o).await.unwrap();
 }
 
-/// `apiVersion` of the Ratify kinds.
-pub const V1BETA1: &str = "config.ratify.deislabs.io/v1beta1";
+#[allow(unused_imports)] // each test binary uses some of them
+pub use imagegate_testkit::ratify::{inline_kmp as kmp, trust_policy, V1BETA1};
 
 /// The PEM of a PKI's root.
 pub fn root_pem(pki: &Pki) -> String {
     pki.root_pem()
 }
 
-/// A strict trust policy trusting `ca:<store>` for every registry.
-pub fn trust_policy(store: &str) -> Value {
-    json!({"version": "1.0", "trustPolicies": [{"name": "all", "registryScopes": ["*"],
-        "signatureVerification": {"level": "strict"}, "trustStores": [format!("ca:{store}")],
-        "trustedIdentities": ["*"]}]})
-}
-
+/// The store `name` (plain-HTTP registries).
 pub fn store(name: &str) -> Value {
-    json!({"apiVersion": V1BETA1, "kind": "Store", "metadata": {"name": name},
-           "spec": {"name": "oras", "parameters": {"useHttp": true}}})
+    ratify::oras_store(name, None, json!({"useHttp": true}))
 }
 
+/// The config policy: every artifact verified.
 pub fn policy() -> Value {
-    json!({"apiVersion": V1BETA1, "kind": "Policy", "metadata": {"name": "ratify-policy"},
-           "spec": {"type": "config-policy",
-                    "parameters": {"artifactVerificationPolicies": {"default": "all"}}}})
+    ratify::config_policy(json!({"default": "all"}))
 }
 
-/// An inline KMP (cluster or namespaced) holding `pem`.
-pub fn kmp(name: &str, namespace: Option<&str>, pem: &str) -> Value {
-    let kind = if namespace.is_some() {
-        "NamespacedKeyManagementProvider"
-    } else {
-        "KeyManagementProvider"
-    };
-    json!({"apiVersion": V1BETA1, "kind": kind, "metadata": {"name": name, "namespace": namespace},
-           "spec": {"type": "inline", "parameters": {"contentType": "certificate", "value": pem}}})
-}
-
-/// The notation verifier spec trusting the KMP `kmp_ref`.
+/// The notation verifier spec trusting the KMP `kmp_ref` (as the CA store `e2e`).
 pub fn verifier_spec(kmp_ref: &str) -> Value {
-    json!({"name": "notation", "artifactTypes": "application/vnd.cncf.notary.signature",
-           "parameters": {"verificationCertStores": {"ca": {"e2e": [kmp_ref]}},
-                          "trustPolicyDoc": trust_policy("e2e")}})
+    ratify::notation_verifier_spec("e2e", &[kmp_ref], trust_policy("e2e"))
 }
 
+/// The notation verifier `name` (namespaced in `namespace`) with [`verifier_spec`].
 pub fn verifier(name: &str, namespace: Option<&str>, kmp_ref: &str) -> Value {
-    let kind = if namespace.is_some() {
-        "NamespacedVerifier"
-    } else {
-        "Verifier"
-    };
-    json!({"apiVersion": V1BETA1, "kind": kind, "metadata": {"name": name, "namespace": namespace},
-           "spec": verifier_spec(kmp_ref)})
+    ratify::object("Verifier", name, namespace, verifier_spec(kmp_ref))
 }
 
 /// Creates the cluster baseline: store, policy, KMP `signer` with the image signer's root,

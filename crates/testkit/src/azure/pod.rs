@@ -6,8 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use serde_json::{json, Value};
+
 use super::{federated_token, Aad, Acr, FederatedIdentity, KeyVault, TestCa};
 use crate::pki::Pki;
+use crate::ratify::{config_policy, crd_file, notation_verifier, object, oras_store, trust_policy};
 
 /// The pod's tenant.
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -118,70 +121,32 @@ impl WorkloadIdentityPod {
     /// vault's certificate `signer` as `kmp_tenant`'s [`CLIENT_ID`] every `refresh`, the
     /// store pulling from the ACR with workload identity.
     pub fn aks_overlay(&self, kmp_tenant: &str, refresh: &str) -> String {
-        let kmp = format!(
-            "    vaultURI: {}\n    tenantID: {kmp_tenant}\n    clientID: {CLIENT_ID}\n    certificates:\n      - name: signer",
-            self.kv.vault_uri()
-        );
-        let auth = format!(
-            "      name: azureWorkloadIdentity\n      clientID: {CLIENT_ID}\n      endpoints:\n        - \"{}\"",
-            self.acr().host()
-        );
-        aks_overlay_yaml(refresh, &kmp, &auth)
+        let kmp = json!({"vaultURI": self.kv.vault_uri(), "tenantID": kmp_tenant,
+                         "clientID": CLIENT_ID, "certificates": [{"name": "signer"}]});
+        let auth = json!({"name": "azureWorkloadIdentity", "clientID": CLIENT_ID,
+                          "endpoints": [self.acr().host()]});
+        aks_overlay_yaml(refresh, kmp, auth)
     }
 }
 
-/// The Ratify objects of the AKS overlay (`deploy/`), as one multi-document YAML: an
-/// `azurekeyvault` KeyManagementProvider `kmprovider-akv` refreshed every `refresh` with
-/// `kmp_parameters` (YAML lines indented four spaces), the `oras` Store `store-oras` with
-/// `auth_provider` (lines indented six spaces), the `notation` Verifier
+/// The Ratify objects of the AKS overlay (`deploy/`), as a CRD file: an `azurekeyvault`
+/// KeyManagementProvider `kmprovider-akv` refreshed every `refresh` with `kmp_parameters`,
+/// the `oras` Store `store-oras` with `auth_provider`, the notation Verifier
 /// `verifier-notation` trusting the KMP's certificates (strict, every registry, any
 /// identity) and the config Policy `ratify-policy` (any Notation signature).
-pub fn aks_overlay_yaml(refresh: &str, kmp_parameters: &str, auth_provider: &str) -> String {
-    let policy = r#"{"version":"1.0","trustPolicies":[{"name":"default","registryScopes":["*"],"signatureVerification":{"level":"strict"},"trustStores":["ca:certs"],"trustedIdentities":["*"]}]}"#;
-    format!(
-        r#"apiVersion: config.ratify.deislabs.io/v1beta1
-kind: KeyManagementProvider
-metadata:
-  name: kmprovider-akv
-spec:
-  type: azurekeyvault
-  refreshInterval: {refresh}
-  parameters:
-{kmp_parameters}
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Store
-metadata:
-  name: store-oras
-spec:
-  name: oras
-  parameters:
-    authProvider:
-{auth_provider}
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Verifier
-metadata:
-  name: verifier-notation
-spec:
-  name: notation
-  artifactTypes: application/vnd.cncf.notary.signature
-  parameters:
-    verificationCertStores:
-      ca:
-        certs:
-          - kmprovider-akv
-    trustPolicyDoc: {policy}
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Policy
-metadata:
-  name: ratify-policy
-spec:
-  type: config-policy
-  parameters:
-    artifactVerificationPolicies:
-      application/vnd.cncf.notary.signature: any
-"#
-    )
+pub fn aks_overlay_yaml(refresh: &str, kmp_parameters: Value, auth_provider: Value) -> String {
+    let kmp = json!({"type": "azurekeyvault", "refreshInterval": refresh,
+                     "parameters": kmp_parameters});
+    crd_file(&[
+        object("KeyManagementProvider", "kmprovider-akv", None, kmp),
+        oras_store("store-oras", None, json!({"authProvider": auth_provider})),
+        notation_verifier(
+            "verifier-notation",
+            None,
+            "certs",
+            &["kmprovider-akv"],
+            trust_policy("certs"),
+        ),
+        config_policy(json!({"application/vnd.cncf.notary.signature": "any"})),
+    ])
 }
