@@ -97,6 +97,15 @@ struct Inner {
     exchanges: AtomicU64,
 }
 
+/// The Azure identity ACR credentials come from: Ratify's two auth providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcrIdentity {
+    /// `azureWorkloadIdentity`: the store's `clientID`, else `AZURE_CLIENT_ID`.
+    Workload,
+    /// `azureManagedIdentity`: `AZURE_CLIENT_ID` wins over the store's `clientID`.
+    Managed,
+}
+
 /// ACR credentials from an Azure identity, per registry host.
 #[derive(Clone)]
 pub struct AcrCredentials {
@@ -104,47 +113,27 @@ pub struct AcrCredentials {
 }
 
 impl AcrCredentials {
-    /// `azureWorkloadIdentity`: `client_id` (the store's `clientID`) or `AZURE_CLIENT_ID`;
-    /// `AZURE_TENANT_ID` is required.
-    pub fn workload_identity(
+    /// Over `identity` with the store's `client_id`, for `endpoints` (default: ACR's public
+    /// domains); `AZURE_TENANT_ID` is required.
+    pub fn from_identity(
+        identity: AcrIdentity,
         env: &AzureEnv,
         http: &HttpSettings,
         client_id: Option<&str>,
         endpoints: Option<&[String]>,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, AzureError> {
-        Self::with_identity(env, http, endpoints, clock, |client, tenant| {
-            let id = WorkloadIdentity::new(client, env, Some(tenant), client_id)?;
-            Ok(Arc::new(id))
-        })
-    }
-
-    /// `azureManagedIdentity`: `AZURE_CLIENT_ID` wins over `client_id`; `AZURE_TENANT_ID`
-    /// is required.
-    pub fn managed_identity(
-        env: &AzureEnv,
-        http: &HttpSettings,
-        client_id: Option<&str>,
-        endpoints: Option<&[String]>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, AzureError> {
-        Self::with_identity(env, http, endpoints, clock, |client, _| {
-            Ok(Arc::new(ManagedIdentity::new(client, env, client_id)))
-        })
-    }
-
-    /// Over the identity `identity` makes from the HTTP client and `AZURE_TENANT_ID`
-    /// (required).
-    fn with_identity(
-        env: &AzureEnv,
-        http: &HttpSettings,
-        endpoints: Option<&[String]>,
-        clock: Arc<dyn Clock>,
-        identity: impl FnOnce(reqwest::Client, &str) -> Result<Arc<dyn TokenCredential>, AzureError>,
     ) -> Result<Self, AzureError> {
         let client = http.client()?;
         let tenant = tenant(env)?;
-        let id = identity(client.clone(), &tenant)?;
+        let id: Arc<dyn TokenCredential> = match identity {
+            AcrIdentity::Workload => Arc::new(WorkloadIdentity::new(
+                client.clone(),
+                env,
+                Some(&tenant),
+                client_id,
+            )?),
+            AcrIdentity::Managed => Arc::new(ManagedIdentity::new(client.clone(), env, client_id)),
+        };
         Self::new(client, id, tenant, endpoints, clock)
     }
 

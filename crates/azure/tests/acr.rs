@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::World;
-use imagegate_azure::AcrCredentials;
+use imagegate_azure::{AcrCredentials, AcrIdentity};
 use imagegate_oci::{ClientConfig, CredentialProvider, Reference, RegistryClient};
 use imagegate_testkit::azure::{Acr, Imds};
 
@@ -32,7 +32,8 @@ impl Setup {
     }
 
     fn workload(&self, endpoints: Option<&[String]>) -> AcrCredentials {
-        AcrCredentials::workload_identity(
+        AcrCredentials::from_identity(
+            AcrIdentity::Workload,
             &self.w.env,
             &self.w.http,
             None,
@@ -163,9 +164,15 @@ async fn the_wrong_tenant_fails_clearly_at_creation_check() {
     let s = setup();
     let mut env = s.w.env.clone();
     env.tenant_id = Some("11111111-1111-1111-1111-111111111111".into());
-    let creds =
-        AcrCredentials::workload_identity(&env, &s.w.http, None, Some(&s.allowed()), s.w.clock())
-            .unwrap();
+    let creds = AcrCredentials::from_identity(
+        AcrIdentity::Workload,
+        &env,
+        &s.w.http,
+        None,
+        Some(&s.allowed()),
+        s.w.clock(),
+    )
+    .unwrap();
     let e = creds.check_identity().await.unwrap_err();
     let text = e.to_string();
     assert!(
@@ -174,7 +181,14 @@ async fn the_wrong_tenant_fails_clearly_at_creation_check() {
     );
     let mut env = s.w.env.clone();
     env.tenant_id = None;
-    let Err(e) = AcrCredentials::workload_identity(&env, &s.w.http, None, None, s.w.clock()) else {
+    let Err(e) = AcrCredentials::from_identity(
+        AcrIdentity::Workload,
+        &env,
+        &s.w.http,
+        None,
+        None,
+        s.w.clock(),
+    ) else {
         panic!("created without a tenant")
     };
     assert!(e
@@ -191,7 +205,8 @@ async fn managed_identity_reaches_acr_through_imds() {
     env.client_id = None;
     env.federated_token_file = None;
     env.imds_endpoint = Some(imds.url());
-    let creds = AcrCredentials::managed_identity(
+    let creds = AcrCredentials::from_identity(
+        AcrIdentity::Managed,
         &env,
         &s.w.http,
         Some("kubelet-identity"),
