@@ -173,17 +173,15 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     let team_key = team_a_verifier(&c, team_kmp, &images.signed).await;
     serve.wait_verdict(&team_key, Ok(true)).await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(false));
-    eventually(
-        "namespaced KMP success status",
-        || async {
-            status(
-                &server,
-                "namespacedkeymanagementproviders",
-                Some("team-a"),
-                "kmprovider-akv",
-            )["issuccess"]
-                == true
-        },
+    wait_status(
+        &server,
+        (
+            "namespacedkeymanagementproviders",
+            Some("team-a"),
+            "kmprovider-akv",
+        ),
+        "issuccess",
+        true,
         &serve.log,
     )
     .await;
@@ -217,16 +215,14 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     let mut wrong = vault_kmp(&az, "kmprovider-wrong", None, "signer");
     wrong["spec"]["parameters"]["tenantID"] = json!("00000000-0000-0000-0000-0000000000aa");
     create(&c, wrong).await;
-    eventually(
-        "failure status of the refused KMP",
-        || async {
-            status(&server, "keymanagementproviders", None, "kmprovider-wrong")["issuccess"]
-                == false
-        },
+    let st = wait_status(
+        &server,
+        ("keymanagementproviders", None, "kmprovider-wrong"),
+        "issuccess",
+        false,
         &serve.log,
     )
     .await;
-    let st = status(&server, "keymanagementproviders", None, "kmprovider-wrong");
     let brief = st["brieferror"].as_str().unwrap();
     assert!(
         brief.starts_with("KEY_MANAGEMENT_PROVIDER_FAILURE: workload identity"),

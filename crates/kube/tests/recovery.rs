@@ -57,9 +57,11 @@ async fn restarts_and_compaction_recover_without_a_wrong_verdict() {
     // Recreating the objects: a barrier for the wipe having been processed, and the
     // configuration follows the new objects (the namespaced override is gone now).
     baseline(&c, &images).await;
-    eventually(
-        "status after the wipe",
-        || async { status(&server, "verifiers", None, "verifier-notation")["issuccess"] == true },
+    wait_status(
+        &server,
+        ("verifiers", None, "verifier-notation"),
+        "issuccess",
+        true,
         &serve.log,
     )
     .await;
@@ -83,9 +85,11 @@ async fn two_replicas_share_one_api_server_without_fighting_over_status() {
     for s in [&a, &b] {
         assert_eq!(s.verdict(&images.signed).await, Ok(true));
     }
-    eventually(
-        "broken status",
-        || async { status(&server, "verifiers", None, "broken")["issuccess"] == false },
+    wait_status(
+        &server,
+        ("verifiers", None, "broken"),
+        "issuccess",
+        false,
         &a.log,
     )
     .await;

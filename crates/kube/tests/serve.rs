@@ -9,6 +9,7 @@ mod common;
 
 use common::*;
 use imagegate_testkit::kube_api::ApiServer;
+use imagegate_testkit::ratify;
 use serde_json::{json, Value};
 
 const SA: &str = "imagegate-sa-token";
@@ -34,9 +35,11 @@ async fn objects_drive_readiness_verdicts_namespaces_and_deletion() {
     assert_eq!(serve.verdict(&images.unsigned).await, Ok(false));
 
     // Statuses like Ratify's; the KMP lists what it loaded.
-    eventually(
-        "verifier status",
-        || async { status(&server, "verifiers", None, "verifier-notation")["issuccess"] == true },
+    wait_status(
+        &server,
+        ("verifiers", None, "verifier-notation"),
+        "issuccess",
+        true,
         &serve.log,
     )
     .await;
@@ -86,9 +89,11 @@ async fn a_bad_object_gets_status_and_an_event_and_the_old_configuration_stays()
     let serve = Serve::start(&server, SA);
     serve.wait_ready().await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
-    eventually(
-        "verifier success",
-        || async { status(&server, "verifiers", None, "verifier-notation")["issuccess"] == true },
+    wait_status(
+        &server,
+        ("verifiers", None, "verifier-notation"),
+        "issuccess",
+        true,
         &serve.log,
     )
     .await;
@@ -102,13 +107,14 @@ async fn a_bad_object_gets_status_and_an_event_and_the_old_configuration_stays()
         verifier_spec("missing"),
     )
     .await;
-    eventually(
-        "verifier failure status",
-        || async { status(&server, "verifiers", None, "verifier-notation")["issuccess"] == false },
+    let st = wait_status(
+        &server,
+        ("verifiers", None, "verifier-notation"),
+        "issuccess",
+        false,
         &serve.log,
     )
     .await;
-    let st = status(&server, "verifiers", None, "verifier-notation");
     let brief = st["brieferror"].as_str().unwrap();
     assert!(brief.starts_with("PLUGIN_INIT_FAILURE: "), "{st}");
     assert!(brief.chars().count() <= 100, "{st}");
@@ -129,17 +135,22 @@ async fn a_bad_object_gets_status_and_an_event_and_the_old_configuration_stays()
     // An unknown kind-level problem in a new object leaves the others alone.
     create(
         &c,
-        json!({"apiVersion": V1BETA1, "kind": "Policy", "metadata": {"name": "not-ratify-policy"},
-               "spec": {"type": "config-policy", "parameters": {}}}),
+        ratify::object(
+            "Policy",
+            "not-ratify-policy",
+            None,
+            json!({"type": "config-policy", "parameters": {}}),
+        ),
     )
     .await;
-    eventually(
-        "policy failure status",
-        || async { status(&server, "policies", None, "not-ratify-policy")["issuccess"] == false },
+    let st = wait_status(
+        &server,
+        ("policies", None, "not-ratify-policy"),
+        "issuccess",
+        false,
         &serve.log,
     )
     .await;
-    let st = status(&server, "policies", None, "not-ratify-policy");
     assert!(
         st["brieferror"]
             .as_str()
@@ -158,17 +169,21 @@ async fn a_bad_object_gets_status_and_an_event_and_the_old_configuration_stays()
         verifier_spec("signer"),
     )
     .await;
-    eventually(
-        "verifier fixed",
-        || async { status(&server, "verifiers", None, "verifier-notation")["issuccess"] == true },
+    wait_status(
+        &server,
+        ("verifiers", None, "verifier-notation"),
+        "issuccess",
+        true,
         &serve.log,
     )
     .await;
     // Barrier: one more object whose status must be written after everything above.
     create(&c, store("store-two")).await;
-    eventually(
-        "second store status",
-        || async { status(&server, "stores", None, "store-two")["issuccess"] == true },
+    wait_status(
+        &server,
+        ("stores", None, "store-two"),
+        "issuccess",
+        true,
         &serve.log,
     )
     .await;

@@ -210,6 +210,26 @@ where
     );
 }
 
+/// Waits until the `.status` of the object `name` (of `plural`, in `namespace`) has `field`
+/// equal to `want`: objects get their status when the configuration is applied. Returns
+/// that status.
+pub async fn wait_status(
+    server: &ApiServer,
+    (plural, namespace, name): (&str, Option<&str>, &str),
+    field: &str,
+    want: bool,
+    log: &Path,
+) -> Value {
+    let what = format!("{plural} {namespace:?}/{name} with status {field}={want}");
+    eventually(
+        &what,
+        || async { status(server, plural, namespace, name)[field] == want },
+        log,
+    )
+    .await;
+    status(server, plural, namespace, name)
+}
+
 /// A kube-rs client for the test itself (anonymous: the emulator logs it without a token).
 pub fn client(server: &ApiServer) -> Client {
     Client::try_from(kube::Config::new(server.url().parse().unwrap())).unwrap()
@@ -283,7 +303,7 @@ pub async fn set_spec(c: &Client, kind_name: &str, ns: Option<&str>, name: &str,
 }
 
 #[allow(unused_imports)] // each test binary uses some of them
-pub use imagegate_testkit::ratify::{inline_kmp as kmp, trust_policy, V1BETA1};
+pub use imagegate_testkit::ratify::{inline_kmp as kmp, trust_policy};
 
 /// The PEM of a PKI's root.
 pub fn root_pem(pki: &Pki) -> String {
