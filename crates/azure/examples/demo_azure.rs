@@ -68,15 +68,11 @@ fn main() {
     println!("  unsigned   {unsigned}");
 
     // The AKS overlay's objects (deploy/README.md), pointed at the emulators.
-    let crds = az.dir().join("crds");
-    std::fs::create_dir_all(&crds).unwrap();
-    std::fs::write(crds.join("azure.yaml"), az.aks_overlay(TENANT, "1h")).unwrap();
-    let config = az.dir().join("config.json");
-    std::fs::write(
-        &config,
+    let (config, crds) = az.write_serve_config(
+        TENANT,
+        "1h",
         r#"{"executor": {"verificationRequestTimeout": 10000}}"#,
-    )
-    .unwrap();
+    );
 
     let (port, health, metrics) = (free_port(), free_port(), free_port());
     let log = az.dir().join("serve.log");

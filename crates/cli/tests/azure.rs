@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::serve::{self, Serve};
@@ -17,25 +16,15 @@ use imagegate_testkit::azure::{VaultFailure, WorkloadIdentityPod};
 use imagegate_testkit::Pki;
 use serde_json::Value;
 
-/// The AKS overlay's CRDs (KMP refreshed every second, as `kmp_tenant`) and a config that
-/// reloads quickly, in the pod's directory; returns `(config, crd dir)`.
-fn write_config(az: &WorkloadIdentityPod, kmp_tenant: &str) -> (PathBuf, PathBuf) {
-    let crds = az.dir().join("crds");
-    std::fs::create_dir_all(&crds).unwrap();
-    std::fs::write(crds.join("ratify.yaml"), az.aks_overlay(kmp_tenant, "1s")).unwrap();
-    let config = az.dir().join("config.json");
-    std::fs::write(
-        &config,
-        r#"{"executor": {"verificationRequestTimeout": 10000}, "imagegate": {"cache": {"verdictTtlSeconds": 1, "failureTtlSeconds": 1}, "reloadIntervalMs": 200}}"#,
-    )
-    .unwrap();
-    (config, crds)
-}
-
 /// `imagegate serve` with the pod's environment and the AKS overlay, or `Err(log)` if it
 /// fails at start-up.
 fn serve(az: &WorkloadIdentityPod, kmp_tenant: &str) -> Result<Serve, String> {
-    let (config, crds) = write_config(az, kmp_tenant);
+    // The KMP refreshed every second, a config that reloads quickly.
+    let (config, crds) = az.write_serve_config(
+        kmp_tenant,
+        "1s",
+        r#"{"executor": {"verificationRequestTimeout": 10000}, "imagegate": {"cache": {"verdictTtlSeconds": 1, "failureTtlSeconds": 1}, "reloadIntervalMs": 200}}"#,
+    );
     let (config, crds) = (config.display().to_string(), crds.display().to_string());
     serve::try_start(
         &[

@@ -117,6 +117,27 @@ impl WorkloadIdentityPod {
         self.kv
             .put_certificate_pem(name, &pki.chain_der(), pki.key_der())
     }
+    /// Writes what `imagegate serve` reads: [`Self::aks_overlay`] in the CRD directory
+    /// `crds/` and `config` as `config.json`, in the pod's directory. Returns
+    /// `(config.json, crds/)`.
+    pub fn write_serve_config(
+        &self,
+        kmp_tenant: &str,
+        refresh: &str,
+        config: &str,
+    ) -> (PathBuf, PathBuf) {
+        let crds = self.dir().join("crds");
+        std::fs::create_dir_all(&crds).unwrap();
+        std::fs::write(
+            crds.join("ratify.yaml"),
+            self.aks_overlay(kmp_tenant, refresh),
+        )
+        .unwrap();
+        let path = self.dir().join("config.json");
+        std::fs::write(&path, config).unwrap();
+        (path, crds)
+    }
+
     /// The AKS overlay's objects ([`aks_overlay_yaml`]) for this pod: the KMP fetching the
     /// vault's certificate `signer` as `kmp_tenant`'s [`CLIENT_ID`] every `refresh`, the
     /// store pulling from the ACR with workload identity.
