@@ -62,14 +62,7 @@ async fn an_executor_from_the_api_server_configures_imagegate_with_v2_status() {
     serve.wait_ready().await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
     assert_eq!(serve.verdict(&images.unsigned).await, Ok(false));
-    let shown = wait_status(
-        &server,
-        ("executors", None, "cluster"),
-        "succeeded",
-        true,
-        &serve.log,
-    )
-    .await;
+    let shown = wait_status(&server, "executors/cluster", true, &serve.log).await;
     assert!(shown.get("issuccess").is_none(), "v2 fields only: {shown}");
 
     // A NamespacedExecutor with a verifier type imagegate does not implement: refused on its
@@ -81,8 +74,7 @@ async fn an_executor_from_the_api_server_configures_imagegate_with_v2_status() {
     .await;
     let bad = wait_status(
         &server,
-        ("namespacedexecutors", Some("team-a"), "team"),
-        "succeeded",
+        "namespacedexecutors/team-a/team",
         false,
         &serve.log,
     )

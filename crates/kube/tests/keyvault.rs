@@ -114,13 +114,13 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
     assert_eq!(serve.verdict(&images.unsigned).await, Ok(false));
     assert_eq!(serve.verdict(&rotated).await, Ok(false));
-    eventually(
-        "KMP success status",
-        || async { kmp_status(&server)["issuccess"] == true },
+    let st = wait_status(
+        &server,
+        "keymanagementproviders/kmprovider-akv",
+        true,
         &serve.log,
     )
     .await;
-    let st = kmp_status(&server);
     assert!(st["lastfetchedtime"].is_string(), "{st}");
     assert_eq!(
         st["properties"]["Certificates"][0]["Name"], "signer",
@@ -175,12 +175,7 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     assert_eq!(serve.verdict(&images.signed).await, Ok(false));
     wait_status(
         &server,
-        (
-            "namespacedkeymanagementproviders",
-            Some("team-a"),
-            "kmprovider-akv",
-        ),
-        "issuccess",
+        "namespacedkeymanagementproviders/team-a/kmprovider-akv",
         true,
         &serve.log,
     )
@@ -217,8 +212,7 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     create(&c, wrong).await;
     let st = wait_status(
         &server,
-        ("keymanagementproviders", None, "kmprovider-wrong"),
-        "issuccess",
+        "keymanagementproviders/kmprovider-wrong",
         false,
         &serve.log,
     )
@@ -254,13 +248,13 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
         "{}",
         serve.log()
     );
-    eventually(
-        "namespaced verifier failure status",
-        || async { team_verifier_status(&server)["issuccess"] == false },
+    let st = wait_status(
+        &server,
+        "namespacedverifiers/team-a/team-verifier",
+        false,
         &serve.log,
     )
     .await;
-    let st = team_verifier_status(&server);
     assert!(
         st["error"].as_str().unwrap().contains("kmprovider-akv"),
         "{st}"

@@ -53,14 +53,7 @@ async fn stores_use_watched_pull_secrets_and_never_log_them() {
     let serve = Serve::start(&server, "sa");
 
     // The secret does not exist yet: the store fails, so there is no configuration.
-    let st = wait_status(
-        &server,
-        ("stores", None, "store-oras"),
-        "issuccess",
-        false,
-        &serve.log,
-    )
-    .await;
+    let st = wait_status(&server, "stores/store-oras", false, &serve.log).await;
     assert_eq!(
         st["brieferror"], "REFERRER_STORE_FAILURE: secret default/regcred not found",
         "{st}"
@@ -71,14 +64,7 @@ async fn stores_use_watched_pull_secrets_and_never_log_them() {
     create(&c, secret(&registry.host(), PASSWORD)).await;
     serve.wait_ready().await;
     assert_eq!(serve.verdict(&image.pinned()).await, Ok(true));
-    wait_status(
-        &server,
-        ("stores", None, "store-oras"),
-        "issuccess",
-        true,
-        &serve.log,
-    )
-    .await;
+    wait_status(&server, "stores/store-oras", true, &serve.log).await;
 
     // A rotated (here: wrong) password reaches the store: the image can no longer be read.
     let secrets = api(&c, "Secret", Some("default"));

@@ -35,14 +35,7 @@ async fn objects_drive_readiness_verdicts_namespaces_and_deletion() {
     assert_eq!(serve.verdict(&images.unsigned).await, Ok(false));
 
     // Statuses like Ratify's; the KMP lists what it loaded.
-    wait_status(
-        &server,
-        ("verifiers", None, "verifier-notation"),
-        "issuccess",
-        true,
-        &serve.log,
-    )
-    .await;
+    wait_status(&server, "verifiers/verifier-notation", true, &serve.log).await;
     let kmp_status = status(&server, "keymanagementproviders", None, "signer");
     assert_eq!(kmp_status["issuccess"], true, "{kmp_status}");
     assert!(kmp_status["lastfetchedtime"].is_string(), "{kmp_status}");
@@ -89,14 +82,7 @@ async fn a_bad_object_gets_status_and_an_event_and_the_old_configuration_stays()
     let serve = Serve::start(&server, SA);
     serve.wait_ready().await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
-    wait_status(
-        &server,
-        ("verifiers", None, "verifier-notation"),
-        "issuccess",
-        true,
-        &serve.log,
-    )
-    .await;
+    wait_status(&server, "verifiers/verifier-notation", true, &serve.log).await;
 
     // A bad edit of the working verifier: it names a KMP that does not exist.
     set_spec(
@@ -107,14 +93,7 @@ async fn a_bad_object_gets_status_and_an_event_and_the_old_configuration_stays()
         verifier_spec("missing"),
     )
     .await;
-    let st = wait_status(
-        &server,
-        ("verifiers", None, "verifier-notation"),
-        "issuccess",
-        false,
-        &serve.log,
-    )
-    .await;
+    let st = wait_status(&server, "verifiers/verifier-notation", false, &serve.log).await;
     let brief = st["brieferror"].as_str().unwrap();
     assert!(brief.starts_with("PLUGIN_INIT_FAILURE: "), "{st}");
     assert!(brief.chars().count() <= 100, "{st}");
@@ -143,14 +122,7 @@ async fn a_bad_object_gets_status_and_an_event_and_the_old_configuration_stays()
         ),
     )
     .await;
-    let st = wait_status(
-        &server,
-        ("policies", None, "not-ratify-policy"),
-        "issuccess",
-        false,
-        &serve.log,
-    )
-    .await;
+    let st = wait_status(&server, "policies/not-ratify-policy", false, &serve.log).await;
     assert!(
         st["brieferror"]
             .as_str()
@@ -169,24 +141,10 @@ async fn a_bad_object_gets_status_and_an_event_and_the_old_configuration_stays()
         verifier_spec("signer"),
     )
     .await;
-    wait_status(
-        &server,
-        ("verifiers", None, "verifier-notation"),
-        "issuccess",
-        true,
-        &serve.log,
-    )
-    .await;
+    wait_status(&server, "verifiers/verifier-notation", true, &serve.log).await;
     // Barrier: one more object whose status must be written after everything above.
     create(&c, store("store-two")).await;
-    wait_status(
-        &server,
-        ("stores", None, "store-two"),
-        "issuccess",
-        true,
-        &serve.log,
-    )
-    .await;
+    wait_status(&server, "stores/store-two", true, &serve.log).await;
     // Status written once per change: ok, failed, ok.
     let writes = requests_by(&server, SA)
         .iter()

@@ -210,19 +210,24 @@ where
     );
 }
 
-/// Waits until the `.status` of the object `name` (of `plural`, in `namespace`) has `field`
-/// equal to `want`: objects get their status when the configuration is applied. Returns
-/// that status.
-pub async fn wait_status(
-    server: &ApiServer,
-    (plural, namespace, name): (&str, Option<&str>, &str),
-    field: &str,
-    want: bool,
-    log: &Path,
-) -> Value {
-    let what = format!("{plural} {namespace:?}/{name} with status {field}={want}");
+/// Waits until the `.status` of `object` (`plural/name`, or `plural/namespace/name` for
+/// a namespaced kind, as kubectl names objects) says it succeeded (`want`) or failed: Ratify
+/// v1 kinds in `issuccess`, v2 executors in `succeeded`. Objects get their status when the
+/// configuration is applied. Returns that status.
+pub async fn wait_status(server: &ApiServer, object: &str, want: bool, log: &Path) -> Value {
+    let parts: Vec<&str> = object.split('/').collect();
+    let (plural, namespace, name) = match parts[..] {
+        [plural, name] => (plural, None, name),
+        [plural, namespace, name] => (plural, Some(namespace), name),
+        _ => panic!("not plural/name or plural/namespace/name: {object}"),
+    };
+    let field = if plural.ends_with("executors") {
+        "succeeded"
+    } else {
+        "issuccess"
+    };
     eventually(
-        &what,
+        &format!("{object} with status {field}={want}"),
         || async { status(server, plural, namespace, name)[field] == want },
         log,
     )
@@ -273,16 +278,6 @@ pub async fn create(c: &Client, obj: Value) -> DynamicObject {
 pub async fn team_a_trusts_other(c: &Client, images: &Images) -> String {
     let other = kmp("other", Some("team-a"), &images.other.root_pem());
     team_a_verifier(c, other, &images.signed).await
-}
-
-/// The `.status` of `team-a`'s `team-verifier` ([`team_a_verifier`]).
-pub fn team_verifier_status(server: &ApiServer) -> Value {
-    status(
-        server,
-        "namespacedverifiers",
-        Some("team-a"),
-        "team-verifier",
-    )
 }
 
 /// Creates the namespaced `kmp` (in `team-a`) and the verifier `team-verifier` trusting it
