@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use common::fixture::{self, E2E_DN, E2E_SIGNATURE, E2E_SUBJECT};
-use common::{config_json, counted_engine, registry, vector_json, Calls};
+use common::{config_json, counted_engine, judged_images, registry, vector_json, Calls};
 use imagegate_provider::{Metrics, Server};
 use imagegate_testkit::vectors_dir;
 
@@ -157,17 +157,12 @@ async fn one_verification_per_image_whatever_the_protocol() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v1_and_v2_decide_the_same() {
     let host = registry().host();
-    let signed = registry().pusher("v2ep/same-signed");
-    fixture::push_e2e(&signed).await;
-    let mixed = registry().pusher("v2ep/same-mixed");
-    fixture::push_e2e(&mixed).await;
-    fixture::add_invalid_signature(&mixed).await;
-    let bare = fixture::push_unsigned(&registry().pusher("v2ep/same-unsigned")).await;
+    let [signed, signed_tag, mixed, unsigned] = judged_images("v2ep/same-").await;
     let keys = vec![
-        format!("{host}/v2ep/same-signed@{E2E_SUBJECT}"),
-        format!("[team-a]{host}/v2ep/same-signed:v1"),
-        format!("{host}/v2ep/same-mixed@{E2E_SUBJECT}"),
-        format!("{host}/v2ep/same-unsigned@{bare}"),
+        signed,
+        format!("[team-a]{signed_tag}"),
+        mixed,
+        unsigned,
         format!("{host}/v2ep/same-missing:nope"),
     ];
     for cert in ["cert-e2e.crt", "cert-expired_e2e.crt"] {

@@ -39,6 +39,27 @@ pub async fn pushed(repo: &str) -> String {
     format!("{}/{repo}@{}", registry().host(), fixture::E2E_SUBJECT)
 }
 
+/// The images the Ratify v1 / v2 comparisons judge, pushed to [`registry`]: the e2e fixture
+/// (repository `{prefix}signed`), the fixture plus an invalid signature (`{prefix}mixed`)
+/// and an unsigned image (`{prefix}unsigned`). Returns their references: signed by digest,
+/// signed by tag, mixed by digest, unsigned by digest.
+pub async fn judged_images(prefix: &str) -> [String; 4] {
+    let host = registry().host();
+    fixture::push_e2e(&registry().pusher(&format!("{prefix}signed"))).await;
+    let mixed = registry().pusher(&format!("{prefix}mixed"));
+    fixture::push_e2e(&mixed).await;
+    fixture::add_invalid_signature(&mixed).await;
+    let unsigned = registry().pusher(&format!("{prefix}unsigned"));
+    let bare = fixture::push_unsigned(&unsigned).await;
+    let subject = fixture::E2E_SUBJECT;
+    [
+        format!("{host}/{prefix}signed@{subject}"),
+        format!("{host}/{prefix}signed:v1"),
+        format!("{host}/{prefix}mixed@{subject}"),
+        format!("{host}/{prefix}unsigned@{bare}"),
+    ]
+}
+
 /// A PEM vector as the body of a YAML block scalar, indented `indent` spaces.
 pub fn pem_block(file: &str, indent: usize) -> String {
     String::from_utf8(vector(file))
