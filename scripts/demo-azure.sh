@@ -8,23 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "demo-azure: cargo not found; install Rust (https://rustup.rs) and run make demo-azure again" >&2
-  exit 2
-fi
-if [ ! -x /usr/bin/docker-registry ]; then
-  echo "demo-azure: installing docker-registry (apt)..."
-  sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then sudo=(sudo); else
-      echo "demo-azure: run as root or install docker-registry: apt-get install -y docker-registry" >&2
-      exit 2
-    fi
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq docker-registry >/dev/null
-fi
+# shellcheck source=scripts/demo-prereqs.sh
+source scripts/demo-prereqs.sh
+demo_prereqs demo-azure
 
 echo "demo-azure: building imagegate and the demo (first run takes a few minutes)..."
 cargo build -q -p imagegate-cli --bin imagegate

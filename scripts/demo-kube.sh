@@ -9,23 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "demo-kube: cargo not found; install Rust (https://rustup.rs) and run make demo-kube again" >&2
-  exit 2
-fi
-if [ ! -x /usr/bin/docker-registry ]; then
-  echo "demo-kube: installing docker-registry (apt)..."
-  sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then sudo=(sudo); else
-      echo "demo-kube: run as root or install docker-registry: apt-get install -y docker-registry" >&2
-      exit 2
-    fi
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq docker-registry >/dev/null
-fi
+# shellcheck source=scripts/demo-prereqs.sh
+source scripts/demo-prereqs.sh
+demo_prereqs demo-kube
 
 echo "demo-kube: building imagegate and the harness (first run takes a few minutes)..."
 cargo build -q -p imagegate-cli -p imagegate-e2e --bin imagegate --bin demo-kube

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use imagegate_oci::error_chain;
+
 use crate::external_data::{ProviderReply, ProviderTransport};
 use crate::wire::{ProviderRequest, ProviderResponse};
 
@@ -133,16 +135,4 @@ impl ProviderTransport for HttpsProvider {
         }
         self.runtime.block_on(self.post(keys))
     }
-}
-
-/// `e` and its sources, joined by ": " (reqwest's Display hides the cause).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use imagegate_oci::{Reference, RegistryClient};
-use imagegate_testkit::{PkiFiles, Registry};
+use imagegate_testkit::{Pki, PkiFiles, PkiOptions, Registry};
 
 use crate::binary::{imagegate_binary, BinaryError};
 use crate::engine_config::write_engine_config;
@@ -136,6 +136,32 @@ impl GatekeeperInABox {
         Ok(self.image(repo_tag))
     }
 
+    /// The key files of a trusted signer (testkit's default PKI) and a rogue one
+    /// (`CN=rogue signer`), written to `trusted{suffix}` and `rogue{suffix}` in the box's
+    /// directory.
+    pub fn signers(&self, suffix: &str) -> Result<(PkiFiles, PkiFiles), BoxError> {
+        let write = |pki: Pki, name: &str| {
+            let dir = self.dir().join(format!("{name}{suffix}"));
+            std::fs::create_dir_all(&dir).map_err(|source| BoxError::Io {
+                what: format!("creating {}", dir.display()),
+                source,
+            })?;
+            Ok::<_, BoxError>(pki.write_files(&dir))
+        };
+        let rogue = Pki::new(&PkiOptions {
+            common_name: "rogue signer".to_owned(),
+            ..PkiOptions::default()
+        });
+        Ok((write(Pki::generate(), "trusted")?, write(rogue, "rogue")?))
+    }
+
+    /// `repo@digest` of the pushed `repo:tag` image `image`.
+    pub fn pinned(&self, image: &str) -> Result<String, BoxError> {
+        let digest = self.digest_of(image)?;
+        let repo = image.rsplit_once(':').map_or(image, |(repo, _)| repo);
+        Ok(format!("{repo}@{digest}"))
+    }
+
     /// The digest `image` (a tag reference in this registry) resolves to.
     pub fn digest_of(&self, image: &str) -> Result<String, BoxError> {
         let reference =
@@ -233,8 +259,14 @@ impl GatekeeperInABox {
     /// Gatekeeper's client for the provider: its `caBundle` and webhook certificate.
     pub fn gatekeeper_transport(&self) -> Result<HttpsProvider, BoxError> {
         let url = self.provider.as_ref().ok_or(BoxError::NoProvider)?.url();
+        self.gatekeeper_transport_to(&url)
+    }
+
+    /// Gatekeeper's client (the box's `caBundle` and webhook certificate) for a provider at
+    /// `url`, e.g. one started outside the box.
+    pub fn gatekeeper_transport_to(&self, url: &str) -> Result<HttpsProvider, BoxError> {
         Ok(HttpsProvider::new(
-            &url,
+            url,
             &self.mtls.server_ca_pem,
             Some(&self.mtls.client_identity_pem()),
             PROVIDER_TIMEOUT,
@@ -249,12 +281,7 @@ impl GatekeeperInABox {
             Some(i) => format!("{}{path}", &url[..i]),
             None => url,
         };
-        Ok(HttpsProvider::new(
-            &url,
-            &self.mtls.server_ca_pem,
-            Some(&self.mtls.client_identity_pem()),
-            PROVIDER_TIMEOUT,
-        )?)
+        self.gatekeeper_transport_to(&url)
     }
 
     /// Runs `imagegate verify <image> --config <config>`.

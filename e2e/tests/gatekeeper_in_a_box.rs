@@ -22,7 +22,6 @@ use imagegate_e2e::{
     ManualClock, PolicySet, ProviderTransport, Review, SharedGatekeeper, Workload,
     DEFAULT_CACHE_TTL,
 };
-use imagegate_testkit::{Pki, PkiOptions};
 use serde_json::{json, Value};
 
 /// Go string form of the trusted testkit PKI's root and leaf DNs.
@@ -40,18 +39,7 @@ struct Images {
 }
 
 fn populate(gk_box: &GatekeeperInABox) -> (Images, PathBuf) {
-    let trusted = Pki::generate();
-    let rogue = Pki::new(&PkiOptions {
-        common_name: "rogue signer".to_owned(),
-        ..PkiOptions::default()
-    });
-    let dir = |name: &str| {
-        let d = gk_box.dir().join(name);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    };
-    let trusted_files = trusted.write_files(&dir("trusted"));
-    let rogue_files = rogue.write_files(&dir("rogue"));
+    let (trusted_files, rogue_files) = gk_box.signers("").unwrap();
 
     let jws = gk_box.push_image("app/signed:jws").unwrap();
     gk_box.sign(&jws, &trusted_files, "jws").unwrap();

@@ -13,7 +13,6 @@ use imagegate_e2e::{
     paths, AdmissionResponse, Constraint, ConstraintTemplate, Gatekeeper, GatekeeperInABox,
     ManualClock, PolicySet, Review, SharedGatekeeper,
 };
-use imagegate_testkit::{Pki, PkiOptions};
 use serde_json::Value;
 
 fn v2_dir() -> std::path::PathBuf {
@@ -73,18 +72,7 @@ fn messages(r: &AdmissionResponse) -> Vec<String> {
 #[test]
 fn v1_and_v2_templates_decide_the_same_against_one_imagegate() {
     let mut gk_box = GatekeeperInABox::start().unwrap_or_else(|e| panic!("{e}"));
-    let trusted = Pki::generate();
-    let rogue = Pki::new(&PkiOptions {
-        common_name: "rogue signer".to_owned(),
-        ..PkiOptions::default()
-    });
-    let dir = |name: &str| {
-        let d = gk_box.dir().join(name);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    };
-    let trusted_files = trusted.write_files(&dir("trusted"));
-    let rogue_files = rogue.write_files(&dir("rogue"));
+    let (trusted_files, rogue_files) = gk_box.signers("").unwrap();
     let signed = gk_box.push_image("v2/signed:jws").unwrap();
     gk_box.sign(&signed, &trusted_files, "jws").unwrap();
     let cose = gk_box.push_image("v2/signed:cose").unwrap();

@@ -28,7 +28,7 @@ use imagegate_e2e::{
     paths, CompiledTemplate, ConstraintTemplate, Gatekeeper, GatekeeperInABox, ManualClock,
     ProviderTransport, Review, SharedGatekeeper, Workload,
 };
-use imagegate_testkit::{Pki, PkiOptions};
+use imagegate_testkit::Pki;
 use serde_json::{json, Value};
 
 /// Gatekeeper's audit keeps this many characters of a violation message.
@@ -60,23 +60,8 @@ impl Images {
 
 /// Pushes and signs the images; `down` is a `host:port` nothing answers on.
 fn populate(gk_box: &GatekeeperInABox, down: &str) -> (Images, PathBuf) {
-    let trusted = Pki::generate();
-    let rogue = Pki::new(&PkiOptions {
-        common_name: "rogue signer".to_owned(),
-        ..PkiOptions::default()
-    });
-    let dir = |name: &str| {
-        let d = gk_box.dir().join(name);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    };
-    let trusted_files = trusted.write_files(&dir("trusted"));
-    let rogue_files = rogue.write_files(&dir("rogue"));
-    let pinned = |image: &str| {
-        let digest = gk_box.digest_of(image).unwrap();
-        let repo = image.rsplit_once(':').unwrap().0;
-        format!("{repo}@{digest}")
-    };
+    let (trusted_files, rogue_files) = gk_box.signers("").unwrap();
+    let pinned = |image: &str| gk_box.pinned(image).unwrap();
     let signed = gk_box.push_image("msg/signed:v1").unwrap();
     gk_box.sign(&signed, &trusted_files, "jws").unwrap();
     let unsigned = gk_box.push_image("msg/unsigned:v1").unwrap();

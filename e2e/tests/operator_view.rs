@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use imagegate_e2e::external_data::{ProviderReply, ProviderTransport};
 use imagegate_e2e::process::LogSettings;
 use imagegate_e2e::GatekeeperInABox;
-use imagegate_testkit::{Pki, PkiOptions};
 use serde_json::Value;
 
 /// Go string form of the trusted testkit PKI's leaf DN.
@@ -25,23 +24,8 @@ struct Images {
 /// A signed, an unsigned and an untrusted image, all as digest references (what the
 /// mutation webhook and Azure's template send); and the trusted root.
 fn populate(gk_box: &GatekeeperInABox, tag: &str) -> (Images, PathBuf) {
-    let trusted = Pki::generate();
-    let rogue = Pki::new(&PkiOptions {
-        common_name: "rogue signer".to_owned(),
-        ..PkiOptions::default()
-    });
-    let dir = |name: &str| {
-        let d = gk_box.dir().join(format!("{name}-{tag}"));
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    };
-    let trusted_files = trusted.write_files(&dir("trusted"));
-    let rogue_files = rogue.write_files(&dir("rogue"));
-    let pinned = |image: &str| {
-        let digest = gk_box.digest_of(image).unwrap();
-        let repo = image.rsplit_once(':').unwrap().0;
-        format!("{repo}@{digest}")
-    };
+    let (trusted_files, rogue_files) = gk_box.signers(&format!("-{tag}")).unwrap();
+    let pinned = |image: &str| gk_box.pinned(image).unwrap();
     let signed = gk_box.push_image(&format!("op/signed:{tag}")).unwrap();
     gk_box.sign(&signed, &trusted_files, "jws").unwrap();
     let unsigned = gk_box.push_image(&format!("op/unsigned:{tag}")).unwrap();

@@ -7,18 +7,14 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::TemplateEngine;
+use common::{
+    checked_constraint, TemplateEngine, BROKEN, MISSING, NESTED, SIGNED, UNSIGNED, UNTRUSTED,
+};
 use imagegate_e2e::external_data::{TableEntry, TableProvider};
 use imagegate_e2e::review::PodSpec;
 use imagegate_e2e::{paths, ConstraintTemplate, Gatekeeper, ManualClock, Review, Workload};
 use serde_json::{json, Value};
 
-const SIGNED: &str = "reg.example/app:signed";
-const UNSIGNED: &str = "reg.example/app:unsigned";
-const UNTRUSTED: &str = "reg.example/app:untrusted";
-const BROKEN: &str = "reg.example/app:error";
-const MISSING: &str = "reg.example/app:missing";
-const NESTED: &str = "reg.example/app:nested";
 const UNMET: &str = "reg.example/app:unmet";
 const SUBJECT: &str = "reg.example/app@sha256:1111";
 
@@ -180,15 +176,6 @@ fn v2_templates_share_one_library_and_have_example_constraints() {
         );
     }
     for entry in std::fs::read_dir(v2_dir().join("constraints")).unwrap() {
-        let path = entry.unwrap().path();
-        let c: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let kind = c["kind"].as_str().unwrap();
-        let (_, t) = templates
-            .iter()
-            .find(|(_, t)| t.kind == kind)
-            .unwrap_or_else(|| panic!("{}: no template for {kind}", path.display()));
-        for p in c["spec"]["parameters"].as_object().unwrap().keys() {
-            assert!(t.parameter_names().contains(p), "{}: {p}", path.display());
-        }
+        checked_constraint(&entry.unwrap().path(), &templates);
     }
 }

@@ -10,18 +10,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use imagegate_notation::envelope::EnvelopeFormat;
-use imagegate_oci::{ClientConfig, Credential, Reference, RegistryClient, StaticCredentials};
-use imagegate_testkit::azure::{federated_token, Aad, Acr, FederatedIdentity, KeyVault, TestCa};
-use imagegate_testkit::{free_port, sign_subject, Pki, Pusher, SignImageOptions};
-
-const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-const CLIENT: &str = "1b2c3d4e-0000-4000-8000-00000000c11e";
-const ISSUER: &str = "https://oidc.prod-aks.azure.com/demo/";
-const SUBJECT: &str = "system:serviceaccount:gatekeeper-system:imagegate";
+use imagegate_testkit::azure::pod::{SUBJECT, TENANT};
+use imagegate_testkit::azure::WorkloadIdentityPod;
+use imagegate_testkit::{free_port, Pki};
 
 fn imagegate_bin() -> PathBuf {
     std::env::var_os("IMAGEGATE_BIN")
@@ -32,37 +25,6 @@ fn imagegate_bin() -> PathBuf {
                 "/../../target/debug/imagegate"
             ))
         })
-}
-
-async fn push(acr: &Acr, repo: &str, sign_with: Option<&Pki>) -> String {
-    let creds = StaticCredentials::default().with(
-        &acr.registry.host(),
-        Credential::Bearer(acr.push_token(repo)),
-    );
-    let client = RegistryClient::new(ClientConfig {
-        credentials: Arc::new(creds),
-        ..ClientConfig::default()
-    })
-    .unwrap();
-    let pusher = Pusher::with_client(client, &acr.registry.host(), repo);
-    let subject = pusher.image("v1").await;
-    if let Some(pki) = sign_with {
-        let r = Reference::parse(&format!(
-            "{}/{repo}@{}",
-            acr.registry.host(),
-            subject.digest
-        ))
-        .unwrap();
-        sign_subject(
-            &pusher,
-            r,
-            &subject,
-            pki,
-            &SignImageOptions::new(EnvelopeFormat::Jws),
-        )
-        .await;
-    }
-    format!("{}/{repo}@{}", acr.host(), subject.digest)
 }
 
 fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
@@ -84,63 +46,36 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)
 fn main() {
     println!("imagegate demo (Azure): Key Vault + ACR with workload identity, emulated locally\n");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let ca = TestCa::generate();
-    let aad = Aad::start(
-        &ca,
-        TENANT,
-        vec![FederatedIdentity {
-            client_id: CLIENT.into(),
-            issuer: ISSUER.into(),
-            subject: SUBJECT.into(),
-        }],
-    );
-    let kv = KeyVault::start(&ca, TENANT, aad.book.clone());
-    let acr = Acr::start(&ca, TENANT, aad.book.clone());
-    let dir = tempfile::tempdir().unwrap();
+    let az = WorkloadIdentityPod::start();
     println!(
         "  Entra ID   {}  (tenant {TENANT}, federated: {SUBJECT})",
-        aad.authority_host()
+        az.aad.authority_host()
     );
 
     let pki = Pki::generate();
-    let chain = pki.chain_der();
-    let version = kv.put_certificate_pem("signer", &chain, pki.key_der());
+    let version = az.put_certificate("signer", &pki);
     println!(
         "  Key Vault  {}  certificate signer/{version} (PEM chain)",
-        kv.vault_uri()
+        az.kv.vault_uri()
     );
-    let signed = rt.block_on(push(&acr, "net-monitor", Some(&pki)));
-    let unsigned = rt.block_on(push(&acr, "net-monitor-unsigned", None));
+    let signed = rt.block_on(az.acr().push_image("net-monitor", Some(&pki)));
+    let unsigned = rt.block_on(az.acr().push_image("net-monitor-unsigned", None));
     println!(
         "  ACR        {}  (token service in front of docker-registry)",
-        acr.host()
+        az.acr().host()
     );
     println!("  signed     {signed}");
     println!("  unsigned   {unsigned}");
 
     // The AKS overlay's objects (deploy/README.md), pointed at the emulators.
-    let crds = dir.path().join("crds");
-    std::fs::create_dir_all(&crds).unwrap();
-    let policy = r#"{"version":"1.0","trustPolicies":[{"name":"default","registryScopes":["*"],"signatureVerification":{"level":"strict"},"trustStores":["ca:certs"],"trustedIdentities":["*"]}]}"#;
-    std::fs::write(crds.join("azure.yaml"), format!(
-        "apiVersion: config.ratify.deislabs.io/v1beta1\nkind: KeyManagementProvider\nmetadata: {{name: kmprovider-akv}}\nspec:\n  type: azurekeyvault\n  refreshInterval: 1h\n  parameters:\n    vaultURI: {vault}\n    tenantID: {TENANT}\n    clientID: {CLIENT}\n    certificates: [{{name: signer}}]\n---\napiVersion: config.ratify.deislabs.io/v1beta1\nkind: Store\nmetadata: {{name: store-oras}}\nspec:\n  name: oras\n  parameters:\n    authProvider: {{name: azureWorkloadIdentity, clientID: {CLIENT}, endpoints: [\"{acr}\"]}}\n---\napiVersion: config.ratify.deislabs.io/v1beta1\nkind: Verifier\nmetadata: {{name: verifier-notation}}\nspec:\n  name: notation\n  artifactTypes: application/vnd.cncf.notary.signature\n  parameters:\n    verificationCertStores: {{ca: {{certs: [kmprovider-akv]}}}}\n    trustPolicyDoc: {policy}\n---\napiVersion: config.ratify.deislabs.io/v1beta1\nkind: Policy\nmetadata: {{name: ratify-policy}}\nspec:\n  type: config-policy\n  parameters:\n    artifactVerificationPolicies: {{default: all}}\n",
-        vault = kv.vault_uri(), acr = acr.host())).unwrap();
-    let config = dir.path().join("config.json");
-    std::fs::write(
-        &config,
+    let (config, crds) = az.write_serve_config(
+        TENANT,
+        "1h",
         r#"{"executor": {"verificationRequestTimeout": 10000}}"#,
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("token"),
-        federated_token(ISSUER, SUBJECT, 3600),
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("ca.pem"), &ca.ca_pem).unwrap();
+    );
 
     let (port, health, metrics) = (free_port(), free_port(), free_port());
-    let (host, addr) = kv.resolve();
-    let log = dir.path().join("serve.log");
+    let log = az.dir().join("serve.log");
     let mut child = Command::new(imagegate_bin())
         .args(["serve", "--insecure-plain-http", "--log-format", "text"])
         .arg("--config")
@@ -156,13 +91,7 @@ fn main() {
             &format!("127.0.0.1:{metrics}"),
         ])
         // What the workload-identity webhook injects, pointed at the emulators.
-        .env("AZURE_TENANT_ID", TENANT)
-        .env("AZURE_CLIENT_ID", CLIENT)
-        .env("AZURE_FEDERATED_TOKEN_FILE", dir.path().join("token"))
-        .env("AZURE_AUTHORITY_HOST", aad.authority_host())
-        .env("IMAGEGATE_AZURE_CA_FILE", dir.path().join("ca.pem"))
-        .env("IMAGEGATE_AZURE_RESOLVE", format!("{host}={addr}"))
-        .env("SSL_CERT_FILE", dir.path().join("ca.pem"))
+        .envs(az.env())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -203,9 +132,9 @@ fn main() {
     }
     println!(
         "Azure calls: {} token request(s) to Entra ID, {} Key Vault request(s), {} ACR exchange(s)",
-        aad.requests().len(),
-        kv.served(),
-        acr.exchanges()
+        az.aad.requests().len(),
+        az.kv.served(),
+        az.acr().exchanges()
     );
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use crate::cache::{RetryPolicy, TokenCache};
 use crate::env::AzureEnv;
 use crate::error::AzureError;
-use crate::http::{describe, read_body, HttpSettings};
+use crate::http::{describe, post_form, read_body, HttpSettings};
 use crate::identity::{ManagedIdentity, TokenCredential, WorkloadIdentity};
 use crate::Clock;
 
@@ -97,6 +97,15 @@ struct Inner {
     exchanges: AtomicU64,
 }
 
+/// The Azure identity ACR credentials come from: Ratify's two auth providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcrIdentity {
+    /// `azureWorkloadIdentity`: the store's `clientID`, else `AZURE_CLIENT_ID`.
+    Workload,
+    /// `azureManagedIdentity`: `AZURE_CLIENT_ID` wins over the store's `clientID`.
+    Managed,
+}
+
 /// ACR credentials from an Azure identity, per registry host.
 #[derive(Clone)]
 pub struct AcrCredentials {
@@ -104,9 +113,10 @@ pub struct AcrCredentials {
 }
 
 impl AcrCredentials {
-    /// `azureWorkloadIdentity`: `client_id` (the store's `clientID`) or `AZURE_CLIENT_ID`;
-    /// `AZURE_TENANT_ID` is required.
-    pub fn workload_identity(
+    /// Over `identity` with the store's `client_id`, for `endpoints` (default: ACR's public
+    /// domains); `AZURE_TENANT_ID` is required.
+    pub fn from_identity(
+        identity: AcrIdentity,
         env: &AzureEnv,
         http: &HttpSettings,
         client_id: Option<&str>,
@@ -115,23 +125,16 @@ impl AcrCredentials {
     ) -> Result<Self, AzureError> {
         let client = http.client()?;
         let tenant = tenant(env)?;
-        let id = WorkloadIdentity::new(client.clone(), env, Some(&tenant), client_id)?;
-        Self::new(client, Arc::new(id), tenant, endpoints, clock)
-    }
-
-    /// `azureManagedIdentity`: `AZURE_CLIENT_ID` wins over `client_id`; `AZURE_TENANT_ID`
-    /// is required.
-    pub fn managed_identity(
-        env: &AzureEnv,
-        http: &HttpSettings,
-        client_id: Option<&str>,
-        endpoints: Option<&[String]>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, AzureError> {
-        let client = http.client()?;
-        let tenant = tenant(env)?;
-        let id = ManagedIdentity::new(client.clone(), env, client_id);
-        Self::new(client, Arc::new(id), tenant, endpoints, clock)
+        let id: Arc<dyn TokenCredential> = match identity {
+            AcrIdentity::Workload => Arc::new(WorkloadIdentity::new(
+                client.clone(),
+                env,
+                Some(&tenant),
+                client_id,
+            )?),
+            AcrIdentity::Managed => Arc::new(ManagedIdentity::new(client.clone(), env, client_id)),
+        };
+        Self::new(client, id, tenant, endpoints, clock)
     }
 
     /// Over any identity.
@@ -290,16 +293,7 @@ async fn exchange(inner: &Inner, host: &str) -> Result<Entry, AzureError> {
             .append_pair("access_token", aad.secret())
             .finish();
         let url = format!("https://{host}/oauth2/exchange?api-version=2021-07-01");
-        let response = inner
-            .http
-            .post(&url)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body)
-            .send()
+        let response = post_form(&inner.http, &url, body)
             .await
             .map_err(|e| fail(None, describe(&e)))?;
         let status = response.status();

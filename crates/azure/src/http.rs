@@ -121,6 +121,25 @@ pub(crate) async fn read_body(
     }
 }
 
+/// POSTs the form `body` (`application/x-www-form-urlencoded`) to `url`, accepting JSON:
+/// the shape of every token request (Entra ID, ACR exchange).
+pub(crate) async fn post_form(
+    client: &reqwest::Client,
+    url: &str,
+    body: String,
+) -> Result<reqwest::Response, reqwest::Error> {
+    client
+        .post(url)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(reqwest::header::ACCEPT, "application/json")
+        .body(body)
+        .send()
+        .await
+}
+
 /// A URL without its query (which may carry client IDs or skip tokens).
 pub(crate) fn redact_url(u: &reqwest::Url) -> String {
     let mut u = u.clone();
@@ -130,21 +149,14 @@ pub(crate) fn redact_url(u: &reqwest::Url) -> String {
 
 /// A reqwest error with its causes, without the URL's query.
 pub(crate) fn describe(e: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut out = if e.is_timeout() {
-        "timed out".to_owned()
+    let what = if e.is_timeout() {
+        "timed out"
     } else if e.is_connect() {
-        "cannot connect".to_owned()
+        "cannot connect"
     } else {
-        "request failed".to_owned()
+        "request failed"
     };
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
+    format!("{what}{}", imagegate_oci::error_sources(e))
 }
 
 /// `Retry-After` in seconds (HTTP dates are not used by Azure here).

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::env::AzureEnv;
 use crate::error::AzureError;
-use crate::http::{describe, read_body, retry_after};
+use crate::http::{describe, post_form, read_body, retry_after};
 
 /// Largest federated token file read.
 const MAX_TOKEN_FILE: u64 = 64 * 1024;
@@ -167,17 +167,7 @@ impl WorkloadIdentity {
             )
             .append_pair("client_assertion", &assertion)
             .finish();
-        let sent = self
-            .http
-            .post(&endpoint)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body)
-            .send()
-            .await;
+        let sent = post_form(&self.http, &endpoint, body).await;
         parse_token_answer(self.describe(), scope, endpoint, sent).await
     }
 }

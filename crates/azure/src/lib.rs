@@ -24,7 +24,7 @@ pub mod kmp;
 pub mod material;
 pub mod refresh;
 
-pub use acr::{AcrCredentials, HostAllowList, ACR_SCOPE, DEFAULT_ACR_ENDPOINTS};
+pub use acr::{AcrCredentials, AcrIdentity, HostAllowList, ACR_SCOPE, DEFAULT_ACR_ENDPOINTS};
 pub use cache::{RetryPolicy, TokenCache};
 pub use env::AzureEnv;
 pub use error::AzureError;

@@ -8,45 +8,32 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{World, TENANT};
-use imagegate_azure::AcrCredentials;
-use imagegate_oci::{
-    ClientConfig, Credential, CredentialProvider, Reference, RegistryClient, StaticCredentials,
-};
+use common::World;
+use imagegate_azure::{AcrCredentials, AcrIdentity};
+use imagegate_oci::{ClientConfig, CredentialProvider, Reference, RegistryClient};
 use imagegate_testkit::azure::{Acr, Imds};
-use imagegate_testkit::Pusher;
 
 struct Setup {
     w: World,
-    acr: Acr,
 }
 
 fn setup() -> Setup {
-    let w = World::new();
-    let acr = Acr::start(&w.ca, TENANT, w.aad.book.clone());
-    Setup { w, acr }
+    Setup { w: World::new() }
 }
 
 impl Setup {
+    fn acr(&self) -> &Acr {
+        self.w.pod.acr()
+    }
+
     /// Pushes a small image `repo:v1` straight into the registry behind the front.
     async fn push(&self, repo: &str) -> String {
-        let creds = StaticCredentials::default().with(
-            &self.acr.registry.host(),
-            Credential::Bearer(self.acr.push_token(repo)),
-        );
-        let client = RegistryClient::new(ClientConfig {
-            credentials: Arc::new(creds),
-            ..ClientConfig::default()
-        })
-        .unwrap();
-        Pusher::with_client(client, &self.acr.registry.host(), repo)
-            .image("v1")
-            .await
-            .digest
+        self.acr().pusher(repo).image("v1").await.digest
     }
 
     fn workload(&self, endpoints: Option<&[String]>) -> AcrCredentials {
-        AcrCredentials::workload_identity(
+        AcrCredentials::from_identity(
+            AcrIdentity::Workload,
             &self.w.env,
             &self.w.http,
             None,
@@ -60,18 +47,18 @@ impl Setup {
         RegistryClient::new(ClientConfig {
             credentials: creds,
             plain_http_loopback: false,
-            extra_root_pems: vec![self.w.ca.ca_pem.clone().into_bytes()],
+            extra_root_pems: vec![self.w.pod.ca.ca_pem.clone().into_bytes()],
             ..ClientConfig::default()
         })
         .unwrap()
     }
 
     fn reference(&self, repo: &str) -> Reference {
-        Reference::parse(&format!("{}/{repo}:v1", self.acr.host())).unwrap()
+        Reference::parse(&format!("{}/{repo}:v1", self.acr().host())).unwrap()
     }
 
     fn allowed(&self) -> Vec<String> {
-        vec![self.acr.host()]
+        vec![self.acr().host()]
     }
 }
 
@@ -91,7 +78,7 @@ async fn one_exchange_then_cached_tokens_for_every_operation() {
     assert_eq!(creds.exchanges(), 1);
     assert_eq!(creds.aad_fetches(), 1);
     assert_eq!(
-        s.acr.token_requests(),
+        s.acr().token_requests(),
         1,
         "the registry token is cached by the client"
     );
@@ -117,7 +104,7 @@ async fn a_revoked_refresh_token_is_exchanged_again_without_a_failure() {
     let creds = s.workload(Some(&s.allowed()));
     let client = s.client(Arc::new(creds.clone()));
     client.resolve(&s.reference("app")).await.unwrap();
-    s.acr.revoke_refresh_tokens();
+    s.acr().revoke_refresh_tokens();
     // A new repository scope needs a new access token: the token service refuses the
     // revoked refresh token, the provider exchanges once more, the request succeeds.
     assert_eq!(
@@ -125,7 +112,7 @@ async fn a_revoked_refresh_token_is_exchanged_again_without_a_failure() {
         other
     );
     assert_eq!(creds.exchanges(), 2);
-    assert_eq!(s.acr.refused(), 1);
+    assert_eq!(s.acr().refused(), 1);
 }
 
 #[tokio::test]
@@ -133,7 +120,7 @@ async fn an_expiring_refresh_token_is_renewed_before_use() {
     let s = setup();
     s.push("app").await;
     s.push("other").await;
-    s.acr.set_refresh_lifetime(2);
+    s.acr().set_refresh_lifetime(2);
     let creds = s.workload(Some(&s.allowed()));
     let client = s.client(Arc::new(creds.clone()));
     client.resolve(&s.reference("app")).await.unwrap();
@@ -142,7 +129,7 @@ async fn an_expiring_refresh_token_is_renewed_before_use() {
     client.resolve(&s.reference("other")).await.unwrap();
     assert!(creds.exchanges() >= 2, "renewed");
     assert_eq!(
-        s.acr.refused(),
+        s.acr().refused(),
         0,
         "never presented an expired refresh token"
     );
@@ -168,7 +155,7 @@ async fn hosts_outside_the_endpoints_get_no_azure_token() {
         0,
         "no AAD token is ever requested for a foreign host"
     );
-    let err = creds.refresh_token(&s.acr.host()).await.unwrap_err();
+    let err = creds.refresh_token(&s.acr().host()).await.unwrap_err();
     assert!(err.to_string().starts_with("HOST_NAME_INVALID"), "{err}");
 }
 
@@ -177,9 +164,15 @@ async fn the_wrong_tenant_fails_clearly_at_creation_check() {
     let s = setup();
     let mut env = s.w.env.clone();
     env.tenant_id = Some("11111111-1111-1111-1111-111111111111".into());
-    let creds =
-        AcrCredentials::workload_identity(&env, &s.w.http, None, Some(&s.allowed()), s.w.clock())
-            .unwrap();
+    let creds = AcrCredentials::from_identity(
+        AcrIdentity::Workload,
+        &env,
+        &s.w.http,
+        None,
+        Some(&s.allowed()),
+        s.w.clock(),
+    )
+    .unwrap();
     let e = creds.check_identity().await.unwrap_err();
     let text = e.to_string();
     assert!(
@@ -188,7 +181,14 @@ async fn the_wrong_tenant_fails_clearly_at_creation_check() {
     );
     let mut env = s.w.env.clone();
     env.tenant_id = None;
-    let Err(e) = AcrCredentials::workload_identity(&env, &s.w.http, None, None, s.w.clock()) else {
+    let Err(e) = AcrCredentials::from_identity(
+        AcrIdentity::Workload,
+        &env,
+        &s.w.http,
+        None,
+        None,
+        s.w.clock(),
+    ) else {
         panic!("created without a tenant")
     };
     assert!(e
@@ -200,12 +200,13 @@ async fn the_wrong_tenant_fails_clearly_at_creation_check() {
 async fn managed_identity_reaches_acr_through_imds() {
     let s = setup();
     let digest = s.push("app").await;
-    let imds = Imds::start(&s.w.aad, vec!["kubelet-identity".into()]);
+    let imds = Imds::start(&s.w.pod.aad, vec!["kubelet-identity".into()]);
     let mut env = s.w.env.clone();
     env.client_id = None;
     env.federated_token_file = None;
     env.imds_endpoint = Some(imds.url());
-    let creds = AcrCredentials::managed_identity(
+    let creds = AcrCredentials::from_identity(
+        AcrIdentity::Managed,
         &env,
         &s.w.http,
         Some("kubelet-identity"),
@@ -239,7 +240,7 @@ async fn cached_tokens_add_no_registry_requests() {
             .await
             .unwrap();
     }
-    let (registry, tokens) = (s.acr.registry_requests(), s.acr.token_requests());
+    let (registry, tokens) = (s.acr().registry_requests(), s.acr().token_requests());
     assert_eq!(tokens, 4, "one access token per repository scope");
     assert_eq!(
         registry,
@@ -249,12 +250,12 @@ async fn cached_tokens_add_no_registry_requests() {
     // Warm: each further operation is exactly one registry request, nothing else.
     for round in 0..3 {
         for (i, digest) in digests.iter().enumerate() {
-            let r = Reference::parse(&format!("{}/repo-{i}@{digest}", s.acr.host())).unwrap();
+            let r = Reference::parse(&format!("{}/repo-{i}@{digest}", s.acr().host())).unwrap();
             client.resolve(&r).await.unwrap();
         }
-        assert_eq!(s.acr.registry_requests(), registry + 4 * (round + 1));
+        assert_eq!(s.acr().registry_requests(), registry + 4 * (round + 1));
     }
-    assert_eq!(s.acr.token_requests(), tokens);
+    assert_eq!(s.acr().token_requests(), tokens);
     assert_eq!(creds.exchanges(), 1);
     println!(
         "cold: {registry} registry requests for the first resolve in 4 repositories (one \

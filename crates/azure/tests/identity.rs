@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use common::{World, CLIENT, ISSUER, SUBJECT, TENANT};
 use imagegate_azure::{
-    AzureError, ManagedIdentity, RetryPolicy, TokenCache, TokenCredential, WorkloadIdentity,
+    AzureEnv, AzureError, ManagedIdentity, RetryPolicy, TokenCache, TokenCredential,
+    WorkloadIdentity,
 };
 use imagegate_testkit::azure::{AadFailure, Imds, VAULT_RESOURCE};
 
@@ -28,10 +29,10 @@ fn identity_failure(e: &AzureError) -> &imagegate_azure::error::IdentityFailure 
 async fn workload_identity_gets_a_vault_token_the_vault_accepts() {
     let w = World::new();
     let t = workload(&w).request_token(VAULT_SCOPE).await.unwrap();
-    let issued = w.aad.book.check(t.secret(), VAULT_RESOURCE).unwrap();
+    let issued = w.pod.aad.book.check(t.secret(), VAULT_RESOURCE).unwrap();
     assert_eq!(issued.tenant, TENANT);
     assert_eq!(issued.client_id, CLIENT);
-    let req = &w.aad.requests()[0];
+    let req = &w.pod.aad.requests()[0];
     let field = |k: &str| {
         req.form
             .iter()
@@ -52,9 +53,10 @@ async fn the_token_file_is_read_again_on_every_request() {
     let w = World::new();
     let id = workload(&w);
     id.request_token(VAULT_SCOPE).await.unwrap();
-    w.rotate_token(ISSUER, SUBJECT, 3600);
+    w.pod.rotate_token(ISSUER, SUBJECT, 3600);
     id.request_token(VAULT_SCOPE).await.unwrap();
     let assertions: Vec<String> = w
+        .pod
         .aad
         .requests()
         .iter()
@@ -71,7 +73,7 @@ async fn the_token_file_is_read_again_on_every_request() {
     assert_ne!(assertions[0], assertions[1], "the rotated file was sent");
     assert_eq!(
         assertions[1],
-        std::fs::read_to_string(w.token_file()).unwrap()
+        std::fs::read_to_string(w.pod.token_file()).unwrap()
     );
 }
 
@@ -79,25 +81,26 @@ async fn the_token_file_is_read_again_on_every_request() {
 async fn errors_name_identity_endpoint_and_aadsts_code_but_never_the_assertion() {
     let w = World::new();
     // A service account the app does not federate with.
-    w.rotate_token(ISSUER, "system:serviceaccount:default:intruder", 3600);
-    let assertion = std::fs::read_to_string(w.token_file()).unwrap();
+    w.pod
+        .rotate_token(ISSUER, "system:serviceaccount:default:intruder", 3600);
+    let assertion = std::fs::read_to_string(w.pod.token_file()).unwrap();
     let e = workload(&w).request_token(VAULT_SCOPE).await.unwrap_err();
     let f = identity_failure(&e);
     assert_eq!(f.aad_codes, vec![70021]);
     let text = e.to_string();
     assert!(text.contains(CLIENT) && text.contains(TENANT), "{text}");
-    assert!(text.contains(&w.aad.authority_host()), "{text}");
+    assert!(text.contains(&w.pod.aad.authority_host()), "{text}");
     assert!(text.contains("AADSTS70021"), "{text}");
     assert!(!text.contains(&assertion), "the assertion leaked: {text}");
     assert!(!e.is_transient());
 
     // An expired projected token (the kubelet stopped rotating it).
-    w.rotate_token(ISSUER, SUBJECT, -60);
+    w.pod.rotate_token(ISSUER, SUBJECT, -60);
     let e = workload(&w).request_token(VAULT_SCOPE).await.unwrap_err();
     assert_eq!(identity_failure(&e).aad_codes, vec![700024]);
 
     // The wrong tenant.
-    w.rotate_token(ISSUER, SUBJECT, 3600);
+    w.pod.rotate_token(ISSUER, SUBJECT, 3600);
     let id = WorkloadIdentity::new(w.http.client().unwrap(), &w.env, Some("other-tenant"), None)
         .unwrap();
     let e = id.request_token(VAULT_SCOPE).await.unwrap_err();
@@ -150,10 +153,10 @@ async fn cache_shares_one_request_retries_transient_failures_and_not_refusals() 
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(w.aad.requests().len(), 1, "single flight");
+    assert_eq!(w.pod.aad.requests().len(), 1, "single flight");
 
     // 503 then success: retried.
-    w.aad.fail_next(AadFailure {
+    w.pod.aad.fail_next(AadFailure {
         status: 503,
         error: "temporarily_unavailable".into(),
         code: 90033,
@@ -161,10 +164,10 @@ async fn cache_shares_one_request_retries_transient_failures_and_not_refusals() 
     });
     cache.invalidate(VAULT_SCOPE);
     cache.token(VAULT_SCOPE).await.unwrap();
-    assert_eq!(w.aad.requests().len(), 3);
+    assert_eq!(w.pod.aad.requests().len(), 3);
 
     // 400 refusal: not retried.
-    w.aad.fail_next(AadFailure {
+    w.pod.aad.fail_next(AadFailure {
         status: 400,
         error: "invalid_client".into(),
         code: 70025,
@@ -173,38 +176,33 @@ async fn cache_shares_one_request_retries_transient_failures_and_not_refusals() 
     cache.invalidate(VAULT_SCOPE);
     let e = cache.token(VAULT_SCOPE).await.unwrap_err();
     assert!(e.to_string().contains("AADSTS70025"), "{e}");
-    assert_eq!(w.aad.requests().len(), 4);
+    assert_eq!(w.pod.aad.requests().len(), 4);
 }
 
 #[tokio::test]
 async fn managed_identity_through_imds() {
     let w = World::new();
-    let imds = Imds::start(&w.aad, vec!["mi-default".into(), "mi-second".into()]);
+    let imds = Imds::start(&w.pod.aad, vec!["mi-default".into(), "mi-second".into()]);
     let mut env = w.env.clone();
     env.client_id = None;
     env.imds_endpoint = Some(imds.url());
-    let mi = ManagedIdentity::new(w.http.client().unwrap(), &env, Some("mi-second"));
-    let t = mi.request_token(VAULT_SCOPE).await.unwrap();
-    assert_eq!(
-        w.aad
+    // The client ID Entra ID issued a managed-identity token to, `mi-second` configured.
+    let world = &w;
+    let issued_to = |env: AzureEnv| async move {
+        let mi = ManagedIdentity::new(world.http.client().unwrap(), &env, Some("mi-second"));
+        let t = mi.request_token(VAULT_SCOPE).await.unwrap();
+        let issued = world
+            .pod
+            .aad
             .book
             .check(t.secret(), VAULT_RESOURCE)
-            .unwrap()
-            .client_id,
-        "mi-second"
-    );
+            .unwrap();
+        issued.client_id
+    };
+    assert_eq!(issued_to(env.clone()).await, "mi-second");
     // AZURE_CLIENT_ID wins over the configured one, as in Ratify.
     env.client_id = Some("mi-default".into());
-    let mi = ManagedIdentity::new(w.http.client().unwrap(), &env, Some("mi-second"));
-    let t = mi.request_token(VAULT_SCOPE).await.unwrap();
-    assert_eq!(
-        w.aad
-            .book
-            .check(t.secret(), VAULT_RESOURCE)
-            .unwrap()
-            .client_id,
-        "mi-default"
-    );
+    assert_eq!(issued_to(env.clone()).await, "mi-default");
     env.client_id = Some("unknown".into());
     let e = ManagedIdentity::new(w.http.client().unwrap(), &env, None)
         .request_token(VAULT_SCOPE)

@@ -17,22 +17,24 @@ use serde_json::{json, Value};
 
 struct Vault {
     w: World,
-    kv: KeyVault,
     http: HttpSettings,
 }
 
 fn vault() -> Vault {
     let w = World::new();
-    let kv = KeyVault::start(&w.ca, TENANT, w.aad.book.clone());
     let mut http = w.http.clone();
-    http.resolve = vec![kv.resolve()];
-    Vault { w, kv, http }
+    http.resolve = vec![w.pod.kv.resolve()];
+    Vault { w, http }
 }
 
 impl Vault {
+    fn kv(&self) -> &KeyVault {
+        &self.w.pod.kv
+    }
+
     fn spec(&self, params: Value, refresh: Option<&str>) -> KeyVaultSpec {
         let mut p =
-            json!({"vaultURI": self.kv.vault_uri(), "tenantID": TENANT, "clientID": CLIENT});
+            json!({"vaultURI": self.kv().vault_uri(), "tenantID": TENANT, "clientID": CLIENT});
         for (k, v) in params.as_object().unwrap() {
             p[k] = v.clone();
         }
@@ -56,8 +58,11 @@ async fn certificates_as_pem_and_pkcs12_with_full_chains_and_no_keys() {
     let v = vault();
     let a = pki_with_intermediate();
     let b = Pki::generate();
-    v.kv.put_certificate_pem("signer", &a.chain_der(), a.key_der());
-    let pfx_version = v.kv.put_certificate_pfx("pfx", &b.chain_der(), b.key_der());
+    v.kv()
+        .put_certificate_pem("signer", &a.chain_der(), a.key_der());
+    let pfx_version = v
+        .kv()
+        .put_certificate_pfx("pfx", &b.chain_der(), b.key_der());
     let r = v.refresher(v.spec(
         json!({"certificates": [{"name": "signer"}, {"name": "pfx", "version": pfx_version}]}),
         None,
@@ -79,13 +84,13 @@ async fn certificates_as_pem_and_pkcs12_with_full_chains_and_no_keys() {
         2 + 1
     );
     // The first request carried no token: the vault's challenge named the scope.
-    let reqs = v.kv.requests();
+    let reqs = v.kv().requests();
     assert!(
         reqs[0].starts_with("GET /secrets/signer/?api-version="),
         "{reqs:?}"
     );
     assert_eq!(
-        v.w.aad.requests().len(),
+        v.w.pod.aad.requests().len(),
         1,
         "one token for the whole refresh"
     );
@@ -152,14 +157,14 @@ async fn keys_become_the_same_public_keys_for_ec_rsa_and_hsm_kinds() {
     ];
     let mut names = Vec::new();
     for (name, key, kty) in &keys {
-        v.kv.put_key(name, jwk_of(&spki(key), kty));
+        v.kv().put_key(name, jwk_of(&spki(key), kty));
         names.push(json!({"name": name}));
     }
-    let disabled = v.kv.put_key(
+    let disabled = v.kv().put_key(
         "ec256",
         json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}),
     );
-    v.kv.set_key_enabled("ec256", &disabled, false);
+    v.kv().set_key_enabled("ec256", &disabled, false);
     let r = v.refresher(v.spec(json!({"keys": names, "versionHistoryLimit": 0}), None));
     let m = r.refresh().await.unwrap();
     // ec256's latest version is disabled: recorded, not trusted.
@@ -188,10 +193,12 @@ async fn disabled_certificate_versions_are_recorded_and_not_trusted() {
     let versions: Vec<String> = pkis
         .iter()
         .map(|p| {
-            v.kv.put_certificate_pem("signer", &p.chain_der(), p.key_der())
+            v.kv()
+                .put_certificate_pem("signer", &p.chain_der(), p.key_der())
         })
         .collect();
-    v.kv.set_certificate_enabled("signer", &versions[2], false);
+    v.kv()
+        .set_certificate_enabled("signer", &versions[2], false);
     // Latest only: the latest is disabled → nothing trusted, the disabled version recorded.
     let r = v.refresher(v.spec(json!({"certificates": [{"name": "signer"}]}), None));
     let m = r.refresh().await.unwrap();
@@ -204,7 +211,8 @@ async fn disabled_certificate_versions_are_recorded_and_not_trusted() {
         "false"
     );
     assert!(
-        v.kv.requests()
+        v.kv()
+            .requests()
             .iter()
             .any(|r| r.starts_with("GET /certificates/signer/?")),
         "the certificate object was read for its version"
@@ -222,7 +230,7 @@ async fn disabled_certificate_versions_are_recorded_and_not_trusted() {
     assert!(trusted.contains(&pkis[0].chain_der()[0]) && trusted.contains(&pkis[1].chain_der()[0]));
     assert!(!trusted.contains(&pkis[2].chain_der()[0]));
     assert!(
-        v.kv.requests().iter().any(|r| r.contains("skiptoken")),
+        v.kv().requests().iter().any(|r| r.contains("skiptoken")),
         "nextLink followed"
     );
 
@@ -237,18 +245,20 @@ async fn disabled_certificate_versions_are_recorded_and_not_trusted() {
 async fn rotation_is_picked_up_and_an_outage_keeps_the_last_good_material() {
     let v = vault();
     let (old, new) = (Pki::generate(), Pki::generate());
-    v.kv.put_certificate_pem("signer", &old.chain_der(), old.key_der());
+    v.kv()
+        .put_certificate_pem("signer", &old.chain_der(), old.key_der());
     let r =
         Arc::new(v.refresher(v.spec(json!({"certificates": [{"name": "signer"}]}), Some("1h"))));
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let s = seen.clone();
     r.subscribe(move |m| s.lock().unwrap().push(m.trusted_certificates()));
     r.refresh().await.unwrap();
-    v.kv.put_certificate_pem("signer", &new.chain_der(), new.key_der());
+    v.kv()
+        .put_certificate_pem("signer", &new.chain_der(), new.key_der());
     r.refresh().await.unwrap();
     assert_eq!(seen.lock().unwrap().last().unwrap(), &new.chain_der());
 
-    v.kv.set_outage(Some(VaultFailure::unavailable()));
+    v.kv().set_outage(Some(VaultFailure::unavailable()));
     let e = r.refresh().await.unwrap_err();
     assert!(
         e.to_string().contains("503") && e.to_string().contains("ServiceUnavailable"),
@@ -273,7 +283,7 @@ async fn rotation_is_picked_up_and_an_outage_keeps_the_last_good_material() {
         "listeners only hear of successes"
     );
 
-    v.kv.set_outage(None);
+    v.kv().set_outage(None);
     r.refresh().await.unwrap();
     assert!(r.status().last_error.is_none());
 }
@@ -282,15 +292,16 @@ async fn rotation_is_picked_up_and_an_outage_keeps_the_last_good_material() {
 async fn throttling_is_retried_after_retry_after_and_refusals_are_not() {
     let v = vault();
     let p = Pki::generate();
-    v.kv.put_certificate_pem("signer", &p.chain_der(), p.key_der());
+    v.kv()
+        .put_certificate_pem("signer", &p.chain_der(), p.key_der());
     let r = v.refresher(v.spec(json!({"certificates": [{"name": "signer"}]}), None));
-    v.kv.fail_next(VaultFailure::throttled(1));
+    v.kv().fail_next(VaultFailure::throttled(1));
     r.refresh().await.unwrap();
 
-    v.kv.fail_next(VaultFailure::forbidden());
-    let served = v.kv.served();
+    v.kv().fail_next(VaultFailure::forbidden());
+    let served = v.kv().served();
     let e = r.refresh().await.unwrap_err();
-    assert_eq!(v.kv.served(), served + 1, "403 is not retried");
+    assert_eq!(v.kv().served(), served + 1, "403 is not retried");
     assert!(e.to_string().contains("Forbidden"), "{e}");
 
     let r = v.refresher(v.spec(json!({"certificates": [{"name": "missing"}]}), None));
@@ -308,7 +319,8 @@ async fn throttling_is_retried_after_retry_after_and_refusals_are_not() {
 async fn wrong_tenant_and_foreign_challenges_fail_clearly() {
     let v = vault();
     let p = Pki::generate();
-    v.kv.put_certificate_pem("signer", &p.chain_der(), p.key_der());
+    v.kv()
+        .put_certificate_pem("signer", &p.chain_der(), p.key_der());
     let mut spec = v.spec(json!({"certificates": [{"name": "signer"}]}), None);
     spec.tenant_id = "00000000-0000-0000-0000-0000000000aa".into();
     let e = v.refresher(spec).refresh().await.unwrap_err();
@@ -320,9 +332,9 @@ async fn wrong_tenant_and_foreign_challenges_fail_clearly() {
 
     // The vault reached by address: its challenge's resource domain does not cover the host,
     // so no token is ever sent there.
-    let asked = v.w.aad.requests().len();
+    let asked = v.w.pod.aad.requests().len();
     let mut spec = v.spec(json!({"certificates": [{"name": "signer"}]}), None);
-    spec.vault_uri = format!("https://127.0.0.1:{}", v.kv.server.port);
+    spec.vault_uri = format!("https://127.0.0.1:{}", v.kv().server.port);
     let e = v.refresher(spec).refresh().await.unwrap_err();
     assert!(matches!(e, AzureError::Challenge { .. }), "{e}");
     assert!(
@@ -330,7 +342,7 @@ async fn wrong_tenant_and_foreign_challenges_fail_clearly() {
         "{e}"
     );
     assert_eq!(
-        v.w.aad.requests().len(),
+        v.w.pod.aad.requests().len(),
         asked,
         "no token was requested for it"
     );
@@ -340,7 +352,8 @@ async fn wrong_tenant_and_foreign_challenges_fail_clearly() {
 async fn certificates_expiring_soon_are_reported() {
     let v = vault();
     let p = Pki::generate();
-    v.kv.put_certificate_pem("signer", &p.chain_der(), p.key_der());
+    v.kv()
+        .put_certificate_pem("signer", &p.chain_der(), p.key_der());
     let spec = v.spec(json!({"certificates": [{"name": "signer"}]}), None);
     let r = v.refresher(spec.clone());
     r.refresh().await.unwrap();

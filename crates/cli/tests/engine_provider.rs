@@ -5,21 +5,17 @@
 // The engine tests' registry fixtures, shared rather than copied.
 #[path = "../../engine/tests/common/mod.rs"]
 mod common;
+#[path = "common/provider.rs"]
+mod provider;
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 
 use common::fixture::{self, E2E_DN, E2E_SUBJECT};
-use common::{config_json, options, vector_json, write_config};
+use common::{config_json, options, registry, vector_json, write_config};
 use imagegate_cli::adapter::{EngineHandler, PrometheusSink};
 use imagegate_engine::{Engine, EngineOptions};
-use imagegate_provider::{KeyHandler, Metrics, Server, ServerConfig, Transport};
-use imagegate_testkit::{vectors_dir, Registry};
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
+use imagegate_provider::{KeyHandler, Metrics, Server};
+use imagegate_testkit::vectors_dir;
 
 async fn post(addr: SocketAddr, path: &str, keys: &[String]) -> serde_json::Value {
     let body = serde_json::json!({
@@ -55,19 +51,7 @@ async fn start_provider(dir: &std::path::Path, metrics: &Metrics) -> (Server, So
     )
     .unwrap();
     assert!(KeyHandler::ready(&EngineHandler(engine.clone())));
-    let mut server_config = ServerConfig::new(Transport::PlaintextForDevelopment);
-    server_config.provider_addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    server_config.health_addr = None;
-    server_config.metrics_addr = None;
-    let server = Server::start(
-        server_config,
-        EngineHandler::shared(engine),
-        metrics.clone(),
-    )
-    .await
-    .unwrap();
-    let addr = server.addrs().provider;
-    (server, addr)
+    provider::start(engine, metrics.clone()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

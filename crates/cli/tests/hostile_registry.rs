@@ -12,14 +12,14 @@ mod common;
 use std::io::Read as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::registry;
+use common::serve::{self, Serve};
+use common::{registry, write_config};
 use imagegate_notation::envelope::EnvelopeFormat;
-use imagegate_testkit::{free_port, sha256, sign_image, Pki};
+use imagegate_testkit::{sha256, sign_image, Pki};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -79,134 +79,34 @@ fn drain(mut stream: TcpStream) {
     while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
 }
 
-/// `imagegate serve` on loopback (plain HTTP), stopped by PID when dropped.
-struct Serve {
-    child: Child,
-    provider: SocketAddr,
-    log: PathBuf,
+/// `imagegate serve` with `config` (plain HTTP).
+fn serve(config: &Path) -> Serve {
+    serve::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--insecure-plain-http",
+    ])
 }
 
-impl Serve {
-    /// Starts it on free ports and waits for `/readyz`. A port picked free can be taken
-    /// before the server binds it (other tests open many connections), so a server that exits
-    /// at start-up is started again on other ports.
-    async fn start(config: &Path, dir: &Path) -> Self {
-        for attempt in 0..5 {
-            if let Some(serve) = Self::try_start(config, dir, attempt).await {
-                return serve;
-            }
-        }
-        panic!("imagegate serve did not start in five attempts");
-    }
-
-    async fn try_start(config: &Path, dir: &Path, attempt: u32) -> Option<Self> {
-        let local = |port| SocketAddr::from(([127, 0, 0, 1], port));
-        let (provider, health, metrics) =
-            (local(free_port()), local(free_port()), local(free_port()));
-        let log = dir.join(format!("imagegate-{attempt}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_imagegate"))
-            .args(["serve", "--insecure-plain-http", "--log-format", "json"])
-            .arg("--config")
-            .arg(config)
-            .args(["--http", &provider.to_string()])
-            .args(["--health", &health.to_string()])
-            .args(["--metrics", &metrics.to_string()])
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut serve = Self {
-            child,
-            provider,
-            log,
-        };
-        let client = reqwest::Client::new();
-        let until = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ready = client
-                .get(format!("http://{health}/readyz"))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                return Some(serve);
-            }
-            if serve.child.try_wait().unwrap().is_some() {
-                eprintln!("imagegate serve exited at start-up: {}", serve.log_text());
-                return None;
-            }
-            assert!(Instant::now() < until, "not ready: {}", serve.log_text());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until the log says configuration generation `generation` is in force.
-    async fn wait_for_generation(&self, generation: u64) {
-        let until = Instant::now() + Duration::from_secs(30);
-        let wanted = format!("\"generation\":{generation}");
-        loop {
-            let log = self.log_text();
-            let reloaded = log
-                .lines()
-                .any(|l| l.contains("configuration reloaded") && l.contains(&wanted));
-            if reloaded {
-                return;
-            }
-            assert!(Instant::now() < until, "no reload to {generation}: {log}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Posts `keys` to `/verify`; the items, in request order.
-    async fn verify(&self, keys: &[String]) -> Vec<Value> {
-        Client {
-            provider: self.provider,
-        }
-        .verify(keys)
-        .await
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A `config.json` trusting `root` for every registry, with this verification deadline.
-fn write_config(dir: &Path, root: &Path, deadline: Duration) -> PathBuf {
-    let config = json!({
-        "store": {"version": "1.0.0", "plugins": [{"name": "oras", "useHttp": true}]},
-        "policy": {"version": "1.0.0", "plugin": {"name": "configPolicy",
-                   "artifactVerificationPolicies": {"default": "all"}}},
-        "verifier": {"version": "1.0.0", "plugins": [{
-            "name": "verifier-notation", "type": "notation",
-            "artifactTypes": "application/vnd.cncf.notary.signature",
-            "verificationCerts": [root],
-            "trustPolicyDoc": {"version": "1.0", "trustPolicies": [{
-                "name": "all", "registryScopes": ["*"],
-                "signatureVerification": {"level": "strict"},
-                "trustStores": ["ca:certs"], "trustedIdentities": ["*"]}]}}]},
-        "executor": {
+/// A `config.json` trusting `root` for every registry (plain-HTTP registries, every
+/// artifact verified), with this verification deadline.
+fn write_deadline(dir: &Path, root: &Path, deadline: Duration) -> PathBuf {
+    write_config(dir, root, |v| {
+        v["store"]["plugins"][0]["useHttp"] = json!(true);
+        v["policy"]["plugin"]["artifactVerificationPolicies"] = json!({"default": "all"});
+        v["executor"] = json!({
             "verificationRequestTimeout": deadline.as_millis(),
             "mutationRequestTimeout": 950
-        },
-        "imagegate": {"reloadIntervalMs": 100}
-    });
-    let path = dir.join("config.json");
-    // Written whole and renamed, so the watcher never sees half a file.
-    let tmp = dir.join("config.json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-    std::fs::rename(&tmp, &path).unwrap();
-    path
+        });
+    })
+}
+
+/// Waits until the log says configuration generation `generation` is in force.
+fn wait_for_generation(serve: &mut Serve, generation: u64) {
+    serve.wait_for_line(&[
+        "configuration reloaded",
+        &format!("\"generation\":{generation}"),
+    ]);
 }
 
 /// `count` signed images on the healthy registry; their pinned keys.
@@ -235,11 +135,14 @@ async fn stalled_registry_keys_do_not_starve_healthy_ones() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root.pem");
     std::fs::write(&root, pki.root_pem()).unwrap();
-    let config = write_config(dir.path(), &root, deadline);
+    let config = write_deadline(dir.path(), &root, deadline);
     // One fresh signed image per request and per probe: a cached verdict would prove nothing.
     let good = signed_images(&pki, "fair/good", 1 + STALLED_REQUESTS + 8).await;
     let stall = Stall::start();
-    let serve = Serve::start(&config, dir.path()).await;
+    let serve = serve(&config);
+    let client = Client {
+        provider: serve.provider,
+    };
 
     // One request: 64 stalled keys, then the signed image.
     let request = |n: usize, good: &str| {
@@ -250,7 +153,7 @@ async fn stalled_registry_keys_do_not_starve_healthy_ones() {
         keys
     };
     let started = Instant::now();
-    let items = serve.verify(&request(0, &good[0])).await;
+    let items = client.verify(&request(0, &good[0])).await;
     let elapsed = started.elapsed();
     assert_eq!(items.len(), STALLED_PER_REQUEST + 1);
     assert_verified(&items[STALLED_PER_REQUEST], &good[0]);
@@ -265,7 +168,7 @@ async fn stalled_registry_keys_do_not_starve_healthy_ones() {
     let baseline = futures_util::future::join_all(
         good[1 + STALLED_REQUESTS + 4..]
             .iter()
-            .map(|key| serve.verify(std::slice::from_ref(key))),
+            .map(|key| client.verify(std::slice::from_ref(key))),
     )
     .await;
     let quiet = quiet.elapsed();
@@ -293,7 +196,7 @@ async fn stalled_registry_keys_do_not_starve_healthy_ones() {
     let answers = futures_util::future::join_all(
         probes
             .iter()
-            .map(|key| serve.verify(std::slice::from_ref(key))),
+            .map(|key| client.verify(std::slice::from_ref(key))),
     )
     .await;
     let still_stalled = stalled.iter().filter(|t| !t.is_finished()).count();
@@ -357,26 +260,29 @@ async fn reloaded_verification_timeout_applies_raised_and_lowered() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root.pem");
     std::fs::write(&root, pki.root_pem()).unwrap();
-    let config = write_config(dir.path(), &root, Duration::from_millis(1000));
+    let config = write_deadline(dir.path(), &root, Duration::from_millis(1000));
     let stall = Stall::start();
-    let serve = Serve::start(&config, dir.path()).await;
+    let mut serve = serve(&config);
+    let client = Client {
+        provider: serve.provider,
+    };
     let timed_out = |items: &[Value], text: &str| {
         assert_eq!(items.len(), 1);
         assert!(items[0].get("value").is_none(), "{}", items[0]);
         assert_eq!(items[0]["error"], text);
     };
 
-    let items = serve.verify(&[stall.key(0)]).await;
+    let items = client.verify(&[stall.key(0)]).await;
     timed_out(
         &items,
         "EXECUTOR_FAILURE: operation timed out after duration 1s",
     );
 
     // Raised: the provider waits the new, longer time (it used to keep the start-up one).
-    write_config(dir.path(), &root, Duration::from_millis(2500));
-    serve.wait_for_generation(2).await;
+    write_deadline(dir.path(), &root, Duration::from_millis(2500));
+    wait_for_generation(&mut serve, 2);
     let started = Instant::now();
-    let items = serve.verify(&[stall.key(1)]).await;
+    let items = client.verify(&[stall.key(1)]).await;
     assert!(started.elapsed() >= Duration::from_millis(2500));
     timed_out(
         &items,
@@ -384,9 +290,9 @@ async fn reloaded_verification_timeout_applies_raised_and_lowered() {
     );
 
     // Lowered.
-    write_config(dir.path(), &root, Duration::from_millis(600));
-    serve.wait_for_generation(3).await;
-    let items = serve.verify(&[stall.key(2)]).await;
+    write_deadline(dir.path(), &root, Duration::from_millis(600));
+    wait_for_generation(&mut serve, 3);
+    let items = client.verify(&[stall.key(2)]).await;
     timed_out(
         &items,
         "EXECUTOR_FAILURE: operation timed out after duration 600ms",
@@ -394,7 +300,7 @@ async fn reloaded_verification_timeout_applies_raised_and_lowered() {
 
     // A signed image is still verified under the lowered deadline.
     let good = signed_images(&pki, "fair/reload", 1).await;
-    let items = serve.verify(&good).await;
+    let items = client.verify(&good).await;
     assert_verified(&items[0], &good[0]);
     drop(serve);
 }

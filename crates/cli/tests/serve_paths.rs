@@ -13,36 +13,16 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::serve::{self, Serve};
-use common::{imagegate, registry};
+use common::{imagegate, registry, write_config};
 use imagegate_notation::envelope::EnvelopeFormat;
+use imagegate_testkit::ratify::{
+    config_policy, crd_file, inline_kmp, notation_verifier, oras_store,
+};
 use imagegate_testkit::{sign_image, Pki, Registry};
 use serde_json::{json, Value};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// A Ratify config.json trusting `root` (strict, every registry), written to `dir`.
-fn config(dir: &Path, root: &Path, tweak: impl FnOnce(&mut Value)) -> PathBuf {
-    let mut value = json!({
-        "store": {"version": "1.0.0", "plugins": [{"name": "oras"}]},
-        "policy": {"version": "1.0.0", "plugin": {"name": "configPolicy",
-            "artifactVerificationPolicies": {"application/vnd.cncf.notary.signature": "any"}}},
-        "verifier": {"version": "1.0.0", "plugins": [{
-            "name": "verifier-notation", "type": "notation",
-            "artifactTypes": "application/vnd.cncf.notary.signature",
-            "verificationCerts": [root],
-            "trustPolicyDoc": {"version": "1.0", "trustPolicies": [{
-                "name": "all", "registryScopes": ["*"],
-                "signatureVerification": {"level": "strict"},
-                "trustStores": ["ca:certs"], "trustedIdentities": ["*"]}]}}]},
-        "executor": {"verificationRequestTimeout": 10000, "mutationRequestTimeout": 5000},
-        "imagegate": {"reloadIntervalMs": 100}
-    });
-    tweak(&mut value);
-    let path = dir.join("config.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
-    path
 }
 
 /// A signing PKI with its files in a new directory.
@@ -91,7 +71,7 @@ async fn verify_exit_codes_and_json_output() {
         registry().host(),
         unsigned_desc.digest
     );
-    let cfg = config(s.dir.path(), &s.root, |_| {});
+    let cfg = write_config(s.dir.path(), &s.root, |_| {});
     let cfg = cfg.to_str().unwrap();
 
     // 0: verified; the JSON is Ratify's verification result.
@@ -142,7 +122,7 @@ async fn verify_exit_codes_and_json_output() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cosign_verifiers_are_refused_with_a_clear_message() {
     let s = Signer::new();
-    let cfg = config(s.dir.path(), &s.root, |v| {
+    let cfg = write_config(s.dir.path(), &s.root, |v| {
         v["verifier"]["plugins"][0]["type"] = json!("cosign");
         v["verifier"]["plugins"][0]["name"] = json!("verifier-cosign");
     });
@@ -158,23 +138,11 @@ async fn cosign_verifiers_are_refused_with_a_clear_message() {
         "{err}"
     );
     // serve refuses it at start-up too, before listening.
-    let out = imagegate(&[
-        "serve",
-        "-c",
-        cfg.to_str().unwrap(),
-        "--insecure-plain-http",
-        "--http",
-        "127.0.0.1:0",
-        "--health",
-        "127.0.0.1:0",
-        "--metrics",
-        "127.0.0.1:0",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
+    let (code, err) = serve::refused(&["-c", cfg.to_str().unwrap(), "--insecure-plain-http"]);
+    assert_eq!(code, Some(2));
     assert!(
-        text(&out.stderr).contains("cosign verification is not supported yet"),
-        "{}",
-        text(&out.stderr)
+        err.contains("cosign verification is not supported yet"),
+        "{err}"
     );
 }
 
@@ -184,7 +152,7 @@ async fn cosign_verifiers_are_refused_with_a_clear_message() {
 async fn cosign_enabled_and_use_http_are_accepted_and_logged_once_per_load() {
     let s = Signer::new();
     let image = s.image(registry(), "paths/compat").await;
-    let cfg = config(s.dir.path(), &s.root, |v| {
+    let cfg = write_config(s.dir.path(), &s.root, |v| {
         v["store"]["plugins"][0]["cosignEnabled"] = json!(true);
         v["store"]["plugins"][0]["useHttp"] = json!(true);
     });
@@ -213,20 +181,9 @@ async fn cosign_enabled_and_use_http_are_accepted_and_logged_once_per_load() {
 fn serve_requires_cert_dir_unless_plain_http_is_asked_for() {
     let dir = tempfile::tempdir().unwrap();
     let s = Signer::new();
-    let cfg = config(dir.path(), &s.root, |_| {});
-    let out = imagegate(&[
-        "serve",
-        "-c",
-        cfg.to_str().unwrap(),
-        "--http",
-        "127.0.0.1:0",
-        "--health",
-        "127.0.0.1:0",
-        "--metrics",
-        "127.0.0.1:0",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
+    let cfg = write_config(dir.path(), &s.root, |_| {});
+    let (code, err) = serve::refused(&["-c", cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
     assert!(err.contains("--cert-dir is required"), "{err}");
     assert!(err.contains("--insecure-plain-http"), "{err}");
     // Asked for: it serves plain HTTP, says so, and is ready.
@@ -242,59 +199,15 @@ async fn serve_reads_stores_policies_and_verifiers_from_the_crd_dir() {
     let image = s.image(registry(), "paths/crd").await;
     let crds = s.dir.path().join("crds");
     std::fs::create_dir_all(&crds).unwrap();
-    let pem: String = std::fs::read_to_string(&s.root)
-        .unwrap()
-        .lines()
-        .map(|l| format!("      {l}\n"))
-        .collect();
-    std::fs::write(
-        crds.join("ratify.yaml"),
-        format!(
-            r#"apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Store
-metadata:
-  name: store-oras
-spec:
-  name: oras
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Policy
-metadata:
-  name: ratify-policy
-spec:
-  type: config-policy
-  parameters:
-    artifactVerificationPolicies:
-      default: all
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: KeyManagementProvider
-metadata:
-  name: signer-root
-spec:
-  type: inline
-  parameters:
-    contentType: certificate
-    value: |
-{pem}---
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Verifier
-metadata:
-  name: verifier-from-crd
-spec:
-  name: notation
-  artifactTypes: application/vnd.cncf.notary.signature
-  parameters:
-    verificationCertStores:
-      ca:
-        certs:
-          - signer-root
-    trustPolicyDoc: {policy}
-"#,
-            policy = s.pki.trust_policy_json("certs"),
-        ),
-    )
-    .unwrap();
+    let pem = std::fs::read_to_string(&s.root).unwrap();
+    let policy: Value = serde_json::from_str(&s.pki.trust_policy_json("certs")).unwrap();
+    let objects = [
+        oras_store("store-oras", None, Value::Null),
+        config_policy(json!({"default": "all"})),
+        inline_kmp("signer-root", None, &pem),
+        notation_verifier("verifier-from-crd", None, "certs", &["signer-root"], policy),
+    ];
+    std::fs::write(crds.join("ratify.yaml"), crd_file(&objects)).unwrap();
     let cfg = s.dir.path().join("executor.json");
     std::fs::write(
         &cfg,
@@ -316,24 +229,9 @@ spec:
     );
     assert_eq!(serve.stop(), Some(0));
     // Without --crd-dir the same config has no store at all: refused at start-up.
-    let out = imagegate(&[
-        "serve",
-        "-c",
-        cfg.to_str().unwrap(),
-        "--insecure-plain-http",
-        "--http",
-        "127.0.0.1:0",
-        "--health",
-        "127.0.0.1:0",
-        "--metrics",
-        "127.0.0.1:0",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("should have at least one store"),
-        "{}",
-        text(&out.stderr)
-    );
+    let (code, err) = serve::refused(&["-c", cfg.to_str().unwrap(), "--insecure-plain-http"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("should have at least one store"), "{err}");
 }
 
 /// The subjects that have a `ratify_verifier_duration` series in `/metrics`.
@@ -361,7 +259,7 @@ async fn metrics_max_subjects_bounds_the_verifier_duration_series() {
     for n in 0..3 {
         images.push(s.image(registry(), &format!("paths/metrics-{n}")).await);
     }
-    let cfg = config(s.dir.path(), &s.root, |_| {});
+    let cfg = write_config(s.dir.path(), &s.root, |_| {});
     let mut serve = serve::start(&[
         "-c",
         cfg.to_str().unwrap(),
@@ -428,7 +326,7 @@ async fn rotated_docker_config_credentials_are_used_without_a_restart() {
     let image = s.image(&registry, "paths/private").await;
     let docker = s.dir.path().join("docker-config.json");
     write_docker_config(&docker, &registry.host(), "alice", "old-password");
-    let cfg = config(s.dir.path(), &s.root, |v| {
+    let cfg = write_config(s.dir.path(), &s.root, |v| {
         v["store"]["plugins"][0]["authProvider"] =
             json!({"name": "dockerConfig", "configPath": docker});
     });

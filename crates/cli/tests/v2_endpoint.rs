@@ -6,21 +6,16 @@
 
 #[path = "../../engine/tests/common/mod.rs"]
 mod common;
+#[path = "common/provider.rs"]
+mod provider;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use common::fixture::{self, E2E_DN, E2E_SIGNATURE, E2E_SUBJECT};
-use common::{config_json, counting, options, vector_json, write_config, Calls};
-use imagegate_cli::adapter::EngineHandler;
-use imagegate_engine::{Engine, EngineOptions};
-use imagegate_provider::{Metrics, Server, ServerConfig, Transport};
-use imagegate_testkit::{vectors_dir, Registry};
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
+use common::{config_json, counted_engine, judged_images, registry, vector_json, Calls};
+use imagegate_provider::{Metrics, Server};
+use imagegate_testkit::vectors_dir;
 
 async fn post_raw(addr: SocketAddr, path: &str, body: Vec<u8>) -> (u16, String) {
     let resp = reqwest::Client::new()
@@ -59,27 +54,8 @@ async fn start(dir: &std::path::Path, cert: &str, calls: Arc<Calls>) -> (Server,
     );
     config["imagegate"] =
         serde_json::json!({"cache": {"manifestCacheBytes": 0, "blobCacheBytes": 0}});
-    let engine = Engine::from_config_file(
-        &write_config(dir, &config),
-        EngineOptions {
-            registry_wrapper: Some(counting(calls)),
-            ..options()
-        },
-    )
-    .unwrap();
-    let mut server_config = ServerConfig::new(Transport::PlaintextForDevelopment);
-    server_config.provider_addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    server_config.health_addr = None;
-    server_config.metrics_addr = None;
-    let server = Server::start(
-        server_config,
-        EngineHandler::shared(engine),
-        Metrics::new().unwrap(),
-    )
-    .await
-    .unwrap();
-    let addr = server.addrs().provider;
-    (server, addr)
+    let engine = counted_engine(dir, &config, calls);
+    provider::start(engine, Metrics::new().unwrap()).await
 }
 
 const V1: &str = "/ratify/gatekeeper/v1/verify";
@@ -181,17 +157,12 @@ async fn one_verification_per_image_whatever_the_protocol() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v1_and_v2_decide_the_same() {
     let host = registry().host();
-    let signed = registry().pusher("v2ep/same-signed");
-    fixture::push_e2e(&signed).await;
-    let mixed = registry().pusher("v2ep/same-mixed");
-    fixture::push_e2e(&mixed).await;
-    fixture::add_invalid_signature(&mixed).await;
-    let bare = fixture::push_unsigned(&registry().pusher("v2ep/same-unsigned")).await;
+    let [signed, signed_tag, mixed, unsigned] = judged_images("v2ep/same-").await;
     let keys = vec![
-        format!("{host}/v2ep/same-signed@{E2E_SUBJECT}"),
-        format!("[team-a]{host}/v2ep/same-signed:v1"),
-        format!("{host}/v2ep/same-mixed@{E2E_SUBJECT}"),
-        format!("{host}/v2ep/same-unsigned@{bare}"),
+        signed,
+        format!("[team-a]{signed_tag}"),
+        mixed,
+        unsigned,
         format!("{host}/v2ep/same-missing:nope"),
     ];
     for cert in ["cert-e2e.crt", "cert-expired_e2e.crt"] {

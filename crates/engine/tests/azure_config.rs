@@ -8,55 +8,26 @@ use std::path::Path;
 use imagegate_engine::config::azure::set_key_vault_material_dir;
 use imagegate_engine::config::AuthConfig;
 use imagegate_engine::EngineConfig;
+use imagegate_testkit::azure::aks_overlay_yaml;
 use imagegate_testkit::Pki;
+use serde_json::{json, Value};
 
-fn write(dir: &Path, kmp_params: &str, auth: &str) {
-    let policy = r#"{"version":"1.0","trustPolicies":[{"name":"d","registryScopes":["*"],"signatureVerification":{"level":"strict"},"trustStores":["ca:certs"],"trustedIdentities":["*"]}]}"#;
-    let yaml = format!(
-        r#"apiVersion: config.ratify.deislabs.io/v1beta1
-kind: KeyManagementProvider
-metadata:
-  name: kmprovider-akv
-spec:
-  type: azurekeyvault
-  refreshInterval: 1h
-  parameters:
-{kmp_params}
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Store
-metadata:
-  name: store-oras
-spec:
-  name: oras
-  parameters:
-    authProvider:
-{auth}
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Verifier
-metadata:
-  name: verifier-notation
-spec:
-  name: notation
-  parameters:
-    verificationCertStores: {{ca: {{certs: [kmprovider-akv]}}}}
-    trustPolicyDoc: {policy}
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Policy
-metadata:
-  name: ratify-policy
-spec:
-  type: config-policy
-"#
-    );
+/// The AKS overlay's objects with these KMP parameters and store auth provider.
+fn write(dir: &Path, kmp_params: Value, auth: Value) {
+    let yaml = aks_overlay_yaml("1h", kmp_params, auth);
     std::fs::write(dir.join("crds").join("ratify.yaml"), yaml).unwrap();
 }
 
-const GOOD: &str = "    vaultURI: https://v.vault.azure.net/\n    tenantID: t\n    clientID: c\n    certificates: [{name: signer}]";
-const WI: &str =
-    "      name: azureWorkloadIdentity\n      clientID: c\n      endpoints: [\"myacr.azurecr.io\"]";
+/// Key Vault parameters with everything Ratify requires.
+fn good() -> Value {
+    json!({"vaultURI": "https://v.vault.azure.net/", "tenantID": "t", "clientID": "c",
+           "certificates": [{"name": "signer"}]})
+}
+
+/// The workload-identity auth provider for one ACR.
+fn wi() -> Value {
+    json!({"name": "azureWorkloadIdentity", "clientID": "c", "endpoints": ["myacr.azurecr.io"]})
+}
 
 #[test]
 fn azure_key_vault_providers_and_acr_auth_in_crds() {
@@ -70,8 +41,9 @@ fn azure_key_vault_providers_and_acr_auth_in_crds() {
     // Ratify's create errors.
     write(
         dir.path(),
-        "    vaultURI: https://v.vault.azure.net/\n    clientID: c\n    certificates: [{name: s}]",
-        WI,
+        json!({"vaultURI": "https://v.vault.azure.net/", "clientID": "c",
+               "certificates": [{"name": "s"}]}),
+        wi(),
     );
     assert!(load()
         .unwrap_err()
@@ -79,8 +51,8 @@ fn azure_key_vault_providers_and_acr_auth_in_crds() {
         .contains("tenantID is not set"));
     write(
         dir.path(),
-        "    vaultURI: https://v.vault.azure.net/\n    tenantID: t\n    clientID: c",
-        WI,
+        json!({"vaultURI": "https://v.vault.azure.net/", "tenantID": "t", "clientID": "c"}),
+        wi(),
     );
     assert!(load()
         .unwrap_err()
@@ -88,7 +60,7 @@ fn azure_key_vault_providers_and_acr_auth_in_crds() {
         .contains("no keyvault certificates or keys configured"));
 
     // Nobody fetches Key Vault material in this process: a clear error.
-    write(dir.path(), GOOD, WI);
+    write(dir.path(), good(), wi());
     let e = load().unwrap_err().to_string();
     assert!(e.contains("fetched by `imagegate serve`"), "{e}");
     let keys = imagegate_engine::config::azure::key_vault_providers(&crds).unwrap();
@@ -140,8 +112,8 @@ fn azure_key_vault_providers_and_acr_auth_in_crds() {
     // Ratify's endpoint rule: one leading "*." only.
     write(
         dir.path(),
-        GOOD,
-        "      name: azureManagedIdentity\n      endpoints: [\"a.*.io\"]",
+        good(),
+        json!({"name": "azureManagedIdentity", "endpoints": ["a.*.io"]}),
     );
     let e = load().unwrap_err().to_string();
     assert!(e.contains("endpoints"), "{e}");

@@ -6,37 +6,19 @@
 mod common;
 
 use std::path::Path;
-use std::sync::OnceLock;
 
-use common::fixture::{self, E2E_SUBJECT};
-use common::{config_json, options, vector_json, write_config};
+use common::{config_json, judged_images, options, registry, vector_json, write_config};
 use imagegate_engine::v2::convert::{convert, ConvertError, ConvertOptions};
 use imagegate_engine::v2::{self, V2Outcome};
 use imagegate_engine::{Engine, EngineOptions};
-use imagegate_testkit::{vectors_dir, Registry};
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
+use imagegate_testkit::vectors_dir;
 
 /// The images both engines judge: signed, signed plus an invalid signature, unsigned.
 async fn images() -> Vec<String> {
     let host = registry().host();
-    let signed = registry().pusher("convert/signed");
-    fixture::push_e2e(&signed).await;
-    let mixed = registry().pusher("convert/mixed");
-    fixture::push_e2e(&mixed).await;
-    fixture::add_invalid_signature(&mixed).await;
-    let unsigned = registry().pusher("convert/unsigned");
-    let bare = fixture::push_unsigned(&unsigned).await;
-    vec![
-        format!("{host}/convert/signed@{E2E_SUBJECT}"),
-        format!("{host}/convert/signed:v1"),
-        format!("{host}/convert/mixed@{E2E_SUBJECT}"),
-        format!("{host}/convert/unsigned@{bare}"),
-        format!("{host}/convert/unsigned:unsigned"),
-    ]
+    let mut images = judged_images("convert/").await.to_vec();
+    images.push(format!("{host}/convert/unsigned:unsigned"));
+    images
 }
 
 fn v1_config(dir: &Path, cert: &str, policies: serde_json::Value) -> std::path::PathBuf {

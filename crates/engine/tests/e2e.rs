@@ -4,19 +4,15 @@
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::fixture::{self, E2E_DN, E2E_SIGNATURE, E2E_SUBJECT};
+use common::registry;
 use common::{config_json, options, vector_json, write_config, Calls};
 use imagegate_engine::{Engine, EngineOptions};
 use imagegate_oci::NOTARY_SIGNATURE;
-use imagegate_testkit::{vectors_dir, Pusher, Registry};
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
+use imagegate_testkit::{vectors_dir, Pusher};
 
 async fn pushed_e2e(repo: &str) -> Pusher {
     let p = registry().pusher(repo);

@@ -6,33 +6,14 @@
 mod common;
 
 use std::path::Path;
-use std::sync::OnceLock;
 
-use common::fixture::{self, E2E_DN, E2E_SIGNATURE, E2E_SUBJECT};
-use common::{options, write_config};
+use common::fixture::{E2E_DN, E2E_SIGNATURE, E2E_SUBJECT};
+use common::{pem_block, pushed, registry};
 use imagegate_engine::v2::{self, V2Outcome};
-use imagegate_engine::{ConfigError, Engine, EngineOptions, ReloadOutcome};
-use imagegate_testkit::{vector, vectors_dir, Registry};
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
-
-async fn pushed(repo: &str) -> String {
-    let p = registry().pusher(repo);
-    fixture::push_e2e(&p).await;
-    format!("{}/{repo}@{E2E_SUBJECT}", registry().host())
-}
-
-/// A PEM vector as an indented YAML block scalar body.
-fn pem_block(file: &str, indent: usize) -> String {
-    String::from_utf8(vector(file))
-        .unwrap()
-        .lines()
-        .map(|l| format!("{}{l}\n", " ".repeat(indent)))
-        .collect()
-}
+use imagegate_engine::{ConfigError, Engine, ReloadOutcome};
+use imagegate_testkit::ratify::{crd_file, oras_store};
+use imagegate_testkit::vectors_dir;
+use serde_json::Value;
 
 /// One Executor (or NamespacedExecutor in `namespace`) trusting `cert` inline for `scopes`.
 fn executor(name: &str, namespace: Option<&str>, scopes: &str, cert: &str) -> String {
@@ -76,18 +57,7 @@ spec:
 }
 
 fn engine_with(dir: &Path, yaml: &str) -> Result<Engine, ConfigError> {
-    let crd_dir = dir.join("crds");
-    std::fs::create_dir_all(&crd_dir).unwrap();
-    std::fs::write(crd_dir.join("executors.yaml"), yaml).unwrap();
-    let config = serde_json::json!({"executor": {"verificationRequestTimeout": 5000}});
-    let path = write_config(dir, &config);
-    Engine::from_config_file(
-        &path,
-        EngineOptions {
-            crd_dir: Some(crd_dir),
-            ..options()
-        },
-    )
+    common::crd_engine(dir, "executors.yaml", yaml)
 }
 
 fn host_scope() -> String {
@@ -323,14 +293,7 @@ async fn bad_executors_are_refused_naming_the_field() {
 /// v1 kinds and an Executor for the same scope are ambiguous; different scopes coexist.
 #[test]
 fn v1_and_v2_kinds_for_one_scope_are_refused() {
-    let v1_verifier = r#"apiVersion: config.ratify.deislabs.io/v1beta1
-kind: NamespacedStore
-metadata:
-  name: team-store
-  namespace: team-a
-spec:
-  name: oras
-"#;
+    let v1_verifier = crd_file(&[oras_store("team-store", Some("team-a"), Value::Null)]);
     let dir = tempfile::tempdir().unwrap();
     let both = format!(
         "{v1_verifier}---\n{}",

@@ -6,139 +6,64 @@
 mod common;
 
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::fixture::{self, E2E_SUBJECT};
+use common::pushed;
 use common::{config_json, options, vector_json, write_config};
-use imagegate_engine::{ConfigError, Engine, EngineOptions, ReloadOutcome};
-use imagegate_testkit::{vector, vectors_dir, Registry};
+use imagegate_engine::{ConfigError, Engine, ReloadOutcome};
+use imagegate_testkit::ratify::{
+    config_policy, crd_file, inline_kmp, notation_verifier, object, oras_store,
+};
+use imagegate_testkit::{vector, vectors_dir};
+use serde_json::{json, Value};
 
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
+/// A PEM vector's text.
+fn pem(file: &str) -> String {
+    String::from_utf8(vector(file)).unwrap()
 }
 
-async fn pushed(repo: &str) -> String {
-    let p = registry().pusher(repo);
-    fixture::push_e2e(&p).await;
-    format!("{}/{repo}@{E2E_SUBJECT}", registry().host())
-}
-
-/// `value: |` block of a PEM file, indented for the YAML below.
-fn pem_block(file: &str) -> String {
-    String::from_utf8(vector(file))
-        .unwrap()
-        .lines()
-        .map(|l| format!("      {l}\n"))
-        .collect()
-}
-
-fn trust_policy_yaml() -> String {
-    // JSON is valid YAML; indent it under `trustPolicyDoc:`.
-    serde_json::to_string(&vector_json("trustpolicy-strict.json")).unwrap()
+/// The cluster objects (the verifier trusting `cluster_kmp_cert`) and team-a's own store,
+/// certificate (cert-e2e) and verifier (trusting the provider `namespaced_ref`), each
+/// changed by `edit`, as a CRD file.
+fn crds_edited(
+    cluster_kmp_cert: &str,
+    namespaced_ref: &str,
+    edit: impl FnMut(&mut Value),
+) -> String {
+    let policy = vector_json("trustpolicy-strict.json");
+    // The namespaced verifier names its kind with `type` (Ratify reads `name` or `type`).
+    let team_verifier = json!({"type": "notation",
+        "artifactTypes": "application/vnd.cncf.notary.signature",
+        "parameters": {"verificationCertStores": {"ca": {"e2e": [namespaced_ref]}},
+                       "trustPolicyDoc": policy.clone()}});
+    let mut objects = vec![
+        oras_store("store-oras", None, json!({"useHttp": true})),
+        config_policy(json!({"default": "all"})),
+        inline_kmp("cluster-cert", None, &pem(cluster_kmp_cert)),
+        notation_verifier("verifier-notation", None, "e2e", &["cluster-cert"], policy),
+        inline_kmp("e2e-cert", Some("team-a"), &pem("cert-e2e.crt")),
+        oras_store("team-store", Some("team-a"), json!({"ttl": 60})),
+        object("Verifier", "verifier-team", Some("team-a"), team_verifier),
+    ];
+    objects.iter_mut().for_each(edit);
+    crd_file(&objects)
 }
 
 fn crds(cluster_kmp_cert: &str, namespaced_ref: &str) -> String {
-    format!(
-        r#"apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Store
-metadata:
-  name: store-oras
-spec:
-  name: oras
-  parameters:
-    useHttp: true
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Policy
-metadata:
-  name: ratify-policy
-spec:
-  type: config-policy
-  parameters:
-    artifactVerificationPolicies:
-      default: all
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: KeyManagementProvider
-metadata:
-  name: cluster-cert
-spec:
-  type: inline
-  parameters:
-    contentType: certificate
-    value: |
-{cluster_pem}---
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: Verifier
-metadata:
-  name: verifier-notation
-spec:
-  name: notation
-  artifactTypes: application/vnd.cncf.notary.signature
-  parameters:
-    verificationCertStores:
-      ca:
-        e2e:
-          - cluster-cert
-    trustPolicyDoc: {policy}
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: NamespacedKeyManagementProvider
-metadata:
-  name: e2e-cert
-  namespace: team-a
-spec:
-  type: inline
-  parameters:
-    contentType: certificate
-    value: |
-{team_pem}---
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: NamespacedStore
-metadata:
-  name: team-store
-  namespace: team-a
-spec:
-  name: oras
-  parameters:
-    ttl: 60
----
-apiVersion: config.ratify.deislabs.io/v1beta1
-kind: NamespacedVerifier
-metadata:
-  name: verifier-team
-  namespace: team-a
-spec:
-  type: notation
-  artifactTypes: application/vnd.cncf.notary.signature
-  parameters:
-    verificationCertStores:
-      ca:
-        e2e:
-          - {namespaced_ref}
-    trustPolicyDoc: {policy}
-"#,
-        cluster_pem = pem_block(cluster_kmp_cert),
-        team_pem = pem_block("cert-e2e.crt"),
-        policy = trust_policy_yaml(),
-    )
+    crds_edited(cluster_kmp_cert, namespaced_ref, |_| {})
+}
+
+/// Applies `edit` to the config Policy only.
+fn policy_edit(mut edit: impl FnMut(&mut Value)) -> impl FnMut(&mut Value) {
+    move |o| {
+        if o["kind"] == "Policy" {
+            edit(o);
+        }
+    }
 }
 
 fn crd_engine(dir: &Path, yaml: &str) -> Result<Engine, ConfigError> {
-    let crd_dir = dir.join("crds");
-    std::fs::create_dir_all(&crd_dir).unwrap();
-    std::fs::write(crd_dir.join("ratify.yaml"), yaml).unwrap();
-    let config = serde_json::json!({"executor": {"verificationRequestTimeout": 5000}});
-    let path = write_config(dir, &config);
-    Engine::from_config_file(
-        &path,
-        EngineOptions {
-            crd_dir: Some(crd_dir),
-            ..options()
-        },
-    )
+    common::crd_engine(dir, "ratify.yaml", yaml)
 }
 
 #[tokio::test]
@@ -194,23 +119,31 @@ async fn crd_rules_are_enforced() {
         "{e}"
     );
 
-    let misnamed =
-        crds("cert-e2e.crt", "team-a/e2e-cert").replace("name: ratify-policy", "name: my-policy");
+    let misnamed = crds_edited(
+        "cert-e2e.crt",
+        "team-a/e2e-cert",
+        policy_edit(|p| p["metadata"]["name"] = json!("my-policy")),
+    );
     let e = crd_engine(dir.path(), &misnamed).unwrap_err();
     assert!(
         e.to_string().contains("must be named \"ratify-policy\""),
         "{e}"
     );
 
-    let no_ns = crds("cert-e2e.crt", "team-a/e2e-cert").replace("  namespace: team-a\n", "");
+    let no_ns = crds_edited("cert-e2e.crt", "team-a/e2e-cert", |o| {
+        o["metadata"].as_object_mut().unwrap().remove("namespace");
+    });
     let e = crd_engine(dir.path(), &no_ns).unwrap_err();
     assert!(
         e.to_string().contains("metadata.namespace: is required"),
         "{e}"
     );
 
-    let rego =
-        crds("cert-e2e.crt", "team-a/e2e-cert").replace("type: config-policy", "type: rego-policy");
+    let rego = crds_edited(
+        "cert-e2e.crt",
+        "team-a/e2e-cert",
+        policy_edit(|p| p["spec"]["type"] = json!("rego-policy")),
+    );
     let e = crd_engine(dir.path(), &rego).unwrap_err();
     assert!(
         e.to_string()
@@ -256,7 +189,7 @@ async fn hot_reload_bumps_generation_and_keeps_old_config_on_error() {
         ReloadOutcome::Unchanged,
         "reported once"
     );
-    let mut v: serde_json::Value = config_json(
+    let mut v: Value = config_json(
         vector_json("trustpolicy-strict.json"),
         &[vectors_dir().join("cert-e2e.crt")],
         serde_json::json!({}),

@@ -6,113 +6,23 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
-use imagegate_engine::registry::{Registry, RegistryWrapper};
-use imagegate_engine::{Engine, EngineOptions};
+use common::registry;
+use common::Calls;
+use imagegate_engine::Engine;
 use imagegate_notation::envelope::EnvelopeFormat;
 use imagegate_notation::sign::SignOptions;
-use imagegate_oci::{
-    Descriptor, Manifest, OciError, Reference, ResolvedManifest, SignatureShape, JWS_ENVELOPE,
-};
+use imagegate_oci::{SignatureShape, JWS_ENVELOPE};
 use imagegate_testkit::sign::{sign_subject, SignImageOptions, SIGNING_TIME};
-use imagegate_testkit::{Pki, Registry as TestRegistry};
+use imagegate_testkit::Pki;
 
 /// Signatures listed for each subject.
 const SIGNATURES: usize = 12;
 /// `imagegate.concurrency.maxSignaturesInFlight` in these tests.
 const IN_FLIGHT: usize = 3;
-
-fn registry() -> &'static TestRegistry {
-    static R: OnceLock<TestRegistry> = OnceLock::new();
-    R.get_or_init(TestRegistry::start)
-}
-
-/// Fetches seen at the registry seam: how many, and the most at once.
-#[derive(Debug, Default)]
-struct Seen {
-    manifests: AtomicUsize,
-    blobs: AtomicUsize,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
-}
-
-struct Watching {
-    inner: Arc<dyn Registry>,
-    seen: Arc<Seen>,
-}
-
-/// Decrements the in-flight count when the fetch ends or is cancelled.
-struct InFlight<'a>(&'a Seen);
-
-impl<'a> InFlight<'a> {
-    fn start(seen: &'a Seen) -> Self {
-        let now = seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        seen.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        Self(seen)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl Registry for Watching {
-    fn resolve<'a>(
-        &'a self,
-        r: &'a Reference,
-    ) -> BoxFuture<'a, Result<ResolvedManifest, OciError>> {
-        self.inner.resolve(r)
-    }
-
-    fn referrers<'a>(
-        &'a self,
-        subject: &'a Reference,
-        artifact_type: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Vec<Descriptor>, OciError>> {
-        self.inner.referrers(subject, artifact_type)
-    }
-
-    // Signature manifests and envelopes are what one signature fetches: both count as
-    // "in flight" for the subject.
-    fn fetch_manifest<'a>(
-        &'a self,
-        r: &'a Reference,
-        digest: &'a str,
-    ) -> BoxFuture<'a, Result<Manifest, OciError>> {
-        Box::pin(async move {
-            self.seen.manifests.fetch_add(1, Ordering::SeqCst);
-            let _flight = InFlight::start(&self.seen);
-            self.inner.fetch_manifest(r, digest).await
-        })
-    }
-
-    fn fetch_blob<'a>(
-        &'a self,
-        r: &'a Reference,
-        desc: &'a Descriptor,
-    ) -> BoxFuture<'a, Result<Bytes, OciError>> {
-        Box::pin(async move {
-            self.seen.blobs.fetch_add(1, Ordering::SeqCst);
-            let _flight = InFlight::start(&self.seen);
-            self.inner.fetch_blob(r, desc).await
-        })
-    }
-}
-
-fn watching(seen: Arc<Seen>) -> RegistryWrapper {
-    Arc::new(move |inner| {
-        Arc::new(Watching {
-            inner,
-            seen: seen.clone(),
-        }) as Arc<dyn Registry>
-    })
-}
 
 /// A subject in `repo` with [`SIGNATURES`] valid signatures by `pki` (distinct envelopes:
 /// distinct signing times), after `bad_first` corrupt envelopes. Returns the pinned key.
@@ -145,13 +55,13 @@ async fn subject_with_signatures(repo: &str, pki: &Pki, bad_first: usize) -> Str
 }
 
 /// An engine trusting `pki` under the config policy `policies`, verifying `in_flight`
-/// signatures of a subject at a time, watched by `seen`.
+/// signatures of a subject at a time, its registry calls counted in `seen`.
 fn engine(
     dir: &std::path::Path,
     pki: &Pki,
     policies: serde_json::Value,
     in_flight: usize,
-    seen: &Arc<Seen>,
+    seen: &Arc<Calls>,
 ) -> Engine {
     let root = dir.join("root.pem");
     std::fs::write(&root, pki.root_pem()).unwrap();
@@ -166,11 +76,7 @@ fn engine(
     config["imagegate"] = serde_json::json!({
         "concurrency": {"maxSignaturesInFlight": in_flight}
     });
-    let options = EngineOptions {
-        registry_wrapper: Some(watching(seen.clone())),
-        ..common::options()
-    };
-    Engine::from_config_file(&common::write_config(dir, &config), options).unwrap()
+    common::counted_engine(dir, &config, seen.clone())
 }
 
 #[tokio::test]
@@ -178,7 +84,7 @@ async fn any_stops_at_the_first_success() {
     let pki = Pki::generate();
     let key = subject_with_signatures("sigs/any", &pki, 0).await;
     let dir = tempfile::tempdir().unwrap();
-    let seen = Arc::new(Seen::default());
+    let seen = Arc::new(Calls::default());
     let policy = serde_json::json!({"default": "any"});
     let engine = engine(dir.path(), &pki, policy, IN_FLIGHT, &seen);
     let r = engine.verify_key(&key, "t").await.unwrap();
@@ -202,7 +108,7 @@ async fn all_verifies_every_signature_a_few_at_a_time() {
     let pki = Pki::generate();
     let key = subject_with_signatures("sigs/all", &pki, 0).await;
     let dir = tempfile::tempdir().unwrap();
-    let seen = Arc::new(Seen::default());
+    let seen = Arc::new(Calls::default());
     let policy = serde_json::json!({"default": "all"});
     let engine = engine(dir.path(), &pki, policy, IN_FLIGHT, &seen);
     let r = engine.verify_key(&key, "t").await.unwrap();
@@ -222,7 +128,7 @@ async fn all_stops_at_the_first_failure() {
     let pki = Pki::generate();
     let key = subject_with_signatures("sigs/bad", &pki, 1).await;
     let dir = tempfile::tempdir().unwrap();
-    let seen = Arc::new(Seen::default());
+    let seen = Arc::new(Calls::default());
     // One at a time, so the order is the listing's: the corrupt envelope is listed first,
     // and once it failed no further signature is fetched.
     let policy = serde_json::json!({"default": "all"});

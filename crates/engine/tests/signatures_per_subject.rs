@@ -8,8 +8,8 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{config_json, counting, options, write_config, Calls};
-use imagegate_engine::{Engine, EngineOptions};
+use common::{config_json, counted_engine, Calls};
+use imagegate_engine::Engine;
 use imagegate_notation::envelope::EnvelopeFormat;
 use imagegate_testkit::{sign_subject, Pki, Registry, SignImageOptions, SIGNING_TIME};
 
@@ -36,15 +36,7 @@ fn engine(dir: &tempfile::TempDir, pki: &Pki, calls: Arc<Calls>) -> Engine {
     let policy: serde_json::Value = serde_json::from_str(&pki.trust_policy_json("s")).unwrap();
     let mut config = config_json(policy, &[root], serde_json::json!({"default": "all"}));
     config["imagegate"] = serde_json::json!({"concurrency": {"maxSignaturesPerSubject": LIMIT}});
-    let path = write_config(dir.path(), &config);
-    Engine::from_config_file(
-        &path,
-        EngineOptions {
-            registry_wrapper: Some(counting(calls)),
-            ..options()
-        },
-    )
-    .unwrap()
+    counted_engine(dir.path(), &config, calls)
 }
 
 #[tokio::test]

@@ -4,19 +4,14 @@
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use common::fixture::{self, E2E_SIGNATURE, E2E_SUBJECT};
-use common::{config_json, counting, options, vector_json, write_config, Calls};
+use common::{config_json, counted_engine, judged_images, registry, vector_json, Calls};
 use imagegate_engine::v2::V2Outcome;
-use imagegate_engine::{Engine, EngineOptions};
+use imagegate_engine::Engine;
 use imagegate_ratify::SplitKey;
-use imagegate_testkit::{vectors_dir, Registry};
-
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(Registry::start)
-}
+use imagegate_testkit::vectors_dir;
 
 fn engine(dir: &std::path::Path, cert: &str, calls: Arc<Calls>) -> Engine {
     let v = config_json(
@@ -28,15 +23,7 @@ fn engine(dir: &std::path::Path, cert: &str, calls: Arc<Calls>) -> Engine {
     // Content caches off: a second verification would fetch the signature again, so the
     // registry counts below tell one verification from two.
     v["imagegate"] = serde_json::json!({"cache": {"manifestCacheBytes": 0, "blobCacheBytes": 0}});
-    let path = write_config(dir, &v);
-    Engine::from_config_file(
-        &path,
-        EngineOptions {
-            registry_wrapper: Some(counting(calls)),
-            ..options()
-        },
-    )
-    .unwrap()
+    counted_engine(dir, &v, calls)
 }
 
 fn succeeded(o: &V2Outcome) -> Option<bool> {
@@ -112,18 +99,12 @@ async fn v1_then_v2_for_a_cold_image_costs_one_verification() {
 #[tokio::test]
 async fn v1_and_v2_decide_the_same() {
     let host = registry().host();
-    let signed = registry().pusher("v2serve/signed");
-    fixture::push_e2e(&signed).await;
-    let mixed = registry().pusher("v2serve/mixed");
-    fixture::push_e2e(&mixed).await;
-    fixture::add_invalid_signature(&mixed).await;
-    let unsigned = registry().pusher("v2serve/unsigned");
-    let bare = fixture::push_unsigned(&unsigned).await;
+    let [signed, signed_tag, mixed, unsigned] = judged_images("v2serve/").await;
     let images = [
-        format!("{host}/v2serve/signed@{E2E_SUBJECT}"),
-        format!("{host}/v2serve/signed:v1"),
-        format!("{host}/v2serve/mixed@{E2E_SUBJECT}"),
-        format!("{host}/v2serve/unsigned@{bare}"),
+        signed,
+        signed_tag,
+        mixed,
+        unsigned,
         format!("{host}/v2serve/missing:nope"),
     ];
     for cert in ["cert-e2e.crt", "cert-expired_e2e.crt"] {

@@ -62,13 +62,7 @@ async fn an_executor_from_the_api_server_configures_imagegate_with_v2_status() {
     serve.wait_ready().await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
     assert_eq!(serve.verdict(&images.unsigned).await, Ok(false));
-    eventually(
-        "the Executor's status",
-        || async { status(&server, "executors", None, "cluster")["succeeded"] == true },
-        &serve.log,
-    )
-    .await;
-    let shown = status(&server, "executors", None, "cluster");
+    let shown = wait_status(&server, "executors/cluster", true, &serve.log).await;
     assert!(shown.get("issuccess").is_none(), "v2 fields only: {shown}");
 
     // A NamespacedExecutor with a verifier type imagegate does not implement: refused on its
@@ -78,15 +72,13 @@ async fn an_executor_from_the_api_server_configures_imagegate_with_v2_status() {
         executor("team", Some("team-a"), &images.pki.root_pem(), "cosign"),
     )
     .await;
-    eventually(
-        "the bad NamespacedExecutor's status",
-        || async {
-            status(&server, "namespacedexecutors", Some("team-a"), "team")["succeeded"] == false
-        },
+    let bad = wait_status(
+        &server,
+        "namespacedexecutors/team-a/team",
+        false,
         &serve.log,
     )
     .await;
-    let bad = status(&server, "namespacedexecutors", Some("team-a"), "team");
     let brief = bad["briefError"].as_str().unwrap_or_default();
     assert!(brief.starts_with("CONFIG_INVALID: "), "{bad}");
     assert!(

@@ -12,101 +12,38 @@ mod common;
 
 use common::*;
 use imagegate_notation::envelope::EnvelopeFormat;
-use imagegate_testkit::azure::{
-    federated_token, Aad, FederatedIdentity, KeyVault, TestCa, VaultFailure,
-};
+use imagegate_testkit::azure::pod::{CLIENT_ID, TENANT};
+use imagegate_testkit::azure::{VaultFailure, WorkloadIdentityPod};
 use imagegate_testkit::kube_api::ApiServer;
-use imagegate_testkit::{sign_image, Pki};
+use imagegate_testkit::ratify;
+use imagegate_testkit::sign_image;
 use serde_json::{json, Value};
 
 const SA: &str = "imagegate-sa-token";
-const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-const CLIENT: &str = "1b2c3d4e-0000-4000-8000-00000000c11e";
-const ISSUER: &str = "https://oidc.prod-aks.azure.com/tenant/";
-const SUBJECT: &str = "system:serviceaccount:gatekeeper-system:ratify-admin";
 
-/// The emulated Entra ID and Key Vault, and the pod's Azure environment for them.
-struct Azure {
-    _ca: TestCa,
-    _aad: Aad,
-    kv: KeyVault,
-    env: Vec<(String, String)>,
-    _dir: tempfile::TempDir,
+/// The `azurekeyvault` KMP object as the seed applies it (namespaced with a namespace),
+/// trusting the pod's vault's certificate `certificate`, refreshed every second.
+fn vault_kmp(
+    az: &WorkloadIdentityPod,
+    name: &str,
+    namespace: Option<&str>,
+    certificate: &str,
+) -> Value {
+    let spec = json!({"type": "azurekeyvault", "refreshInterval": "1s",
+                      "parameters": {"vaultURI": az.kv.vault_uri(), "tenantID": TENANT,
+                                     "clientID": CLIENT_ID,
+                                     "certificates": [{"name": certificate}]}});
+    ratify::object("KeyManagementProvider", name, namespace, spec)
 }
 
-impl Azure {
-    fn start() -> Self {
-        let ca = TestCa::generate();
-        let aad = Aad::start(
-            &ca,
-            TENANT,
-            vec![FederatedIdentity {
-                client_id: CLIENT.into(),
-                issuer: ISSUER.into(),
-                subject: SUBJECT.into(),
-            }],
-        );
-        let kv = KeyVault::start(&ca, TENANT, aad.book.clone());
-        let dir = tempfile::tempdir().unwrap();
-        let token = dir.path().join("token");
-        std::fs::write(&token, federated_token(ISSUER, SUBJECT, 3600)).unwrap();
-        let ca_file = dir.path().join("ca.pem");
-        std::fs::write(&ca_file, &ca.ca_pem).unwrap();
-        let (host, addr) = kv.resolve();
-        let env = vec![
-            ("AZURE_TENANT_ID".into(), TENANT.into()),
-            ("AZURE_CLIENT_ID".into(), CLIENT.into()),
-            (
-                "AZURE_FEDERATED_TOKEN_FILE".into(),
-                token.display().to_string(),
-            ),
-            ("AZURE_AUTHORITY_HOST".into(), aad.authority_host()),
-            (
-                "IMAGEGATE_AZURE_CA_FILE".into(),
-                ca_file.display().to_string(),
-            ),
-            ("IMAGEGATE_AZURE_RESOLVE".into(), format!("{host}={addr}")),
-        ];
-        Self {
-            _ca: ca,
-            _aad: aad,
-            kv,
-            env,
-            _dir: dir,
-        }
-    }
-
-    /// Stores `pki`'s chain as the vault's certificate `name`; returns the version.
-    fn put_certificate(&self, name: &str, pki: &Pki) -> String {
-        let chain = pki.chain_der();
-        self.kv.put_certificate_pem(name, &chain, pki.key_der())
-    }
-
-    /// The `azurekeyvault` KMP object as the seed applies it (namespaced with a namespace),
-    /// trusting the vault's certificate `certificate`, refreshed every second.
-    fn kmp(&self, name: &str, namespace: Option<&str>, certificate: &str) -> Value {
-        let kind = if namespace.is_some() {
-            "NamespacedKeyManagementProvider"
-        } else {
-            "KeyManagementProvider"
-        };
-        json!({"apiVersion": V1BETA1, "kind": kind,
-               "metadata": {"name": name, "namespace": namespace},
-               "spec": {"type": "azurekeyvault", "refreshInterval": "1s",
-                        "parameters": {"vaultURI": self.kv.vault_uri(), "tenantID": TENANT,
-                                       "clientID": CLIENT,
-                                       "certificates": [{"name": certificate}]}}})
-    }
-
-    /// Requests for the vault's certificate `name` so far.
-    fn requests_for(&self, name: &str) -> usize {
-        let path = format!("/secrets/{name}/");
-        self.kv
-            .requests()
-            .iter()
-            .filter(|r| r.contains(&path))
-            .count()
-    }
+/// Requests for the vault's certificate `name` so far.
+fn requests_for(az: &WorkloadIdentityPod, name: &str) -> usize {
+    let path = format!("/secrets/{name}/");
+    az.kv
+        .requests()
+        .iter()
+        .filter(|r| r.contains(&path))
+        .count()
 }
 
 fn kmp_status(server: &ApiServer) -> Value {
@@ -138,7 +75,7 @@ fn kmp_status_writes(server: &ApiServer) -> usize {
 }
 
 /// Waits until the vault served `more` further requests (refreshes going on).
-async fn vault_requests(az: &Azure, more: usize, log: &std::path::Path) {
+async fn vault_requests(az: &WorkloadIdentityPod, more: usize, log: &std::path::Path) {
     let until = az.kv.served() + more;
     eventually(
         &format!("{more} more Key Vault requests"),
@@ -160,16 +97,16 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     )
     .await
     .pinned();
-    let az = Azure::start();
+    let az = WorkloadIdentityPod::start();
     let v1 = az.put_certificate("signer", &images.pki);
 
     let server = ApiServer::start();
     let c = client(&server);
     create(&c, store("store-oras")).await;
     create(&c, policy()).await;
-    create(&c, az.kmp("kmprovider-akv", None, "signer")).await;
+    create(&c, vault_kmp(&az, "kmprovider-akv", None, "signer")).await;
     create(&c, verifier("verifier-notation", None, "kmprovider-akv")).await;
-    let serve = Serve::start_with_env(&server, SA, &az.env);
+    let serve = Serve::start_with_env(&server, SA, &az.env());
 
     // The KMP object → its certificate fetched before the configuration is built → ready,
     // verdicts from the vault's certificate, and a success status listing it.
@@ -177,13 +114,13 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
     assert_eq!(serve.verdict(&images.unsigned).await, Ok(false));
     assert_eq!(serve.verdict(&rotated).await, Ok(false));
-    eventually(
-        "KMP success status",
-        || async { kmp_status(&server)["issuccess"] == true },
+    let st = wait_status(
+        &server,
+        "keymanagementproviders/kmprovider-akv",
+        true,
         &serve.log,
     )
     .await;
-    let st = kmp_status(&server);
     assert!(st["lastfetchedtime"].is_string(), "{st}");
     assert_eq!(
         st["properties"]["Certificates"][0]["Name"], "signer",
@@ -195,7 +132,7 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     // Refreshes that bring the same certificate do not rewrite the status, and a second
     // replica (fetching at its own times) finds it already written.
     let writes = kmp_status_writes(&server);
-    let replica = Serve::start_with_env(&server, SA, &az.env);
+    let replica = Serve::start_with_env(&server, SA, &az.env());
     replica.wait_ready().await;
     assert_eq!(replica.verdict(&images.signed).await, Ok(true));
     vault_requests(&az, 8, &serve.log).await;
@@ -232,26 +169,14 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
     // A namespace's own Key Vault KMP (another certificate of the vault: the first signer)
     // and verifier: `[team-a]` keys follow it.
     az.put_certificate("team-signer", &images.pki);
-    create(&c, az.kmp("kmprovider-akv", Some("team-a"), "team-signer")).await;
-    create(
-        &c,
-        verifier("team-verifier", Some("team-a"), "team-a/kmprovider-akv"),
-    )
-    .await;
-    let team_key = format!("[team-a]{}", images.signed);
+    let team_kmp = vault_kmp(&az, "kmprovider-akv", Some("team-a"), "team-signer");
+    let team_key = team_a_verifier(&c, team_kmp, &images.signed).await;
     serve.wait_verdict(&team_key, Ok(true)).await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(false));
-    eventually(
-        "namespaced KMP success status",
-        || async {
-            status(
-                &server,
-                "namespacedkeymanagementproviders",
-                Some("team-a"),
-                "kmprovider-akv",
-            )["issuccess"]
-                == true
-        },
+    wait_status(
+        &server,
+        "namespacedkeymanagementproviders/team-a/kmprovider-akv",
+        true,
         &serve.log,
     )
     .await;
@@ -263,7 +188,7 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
         "NamespacedKeyManagementProvider",
         Some("team-a"),
         "kmprovider-akv",
-        az.kmp("kmprovider-akv", Some("team-a"), "signer")["spec"].clone(),
+        vault_kmp(&az, "kmprovider-akv", Some("team-a"), "signer")["spec"].clone(),
     )
     .await;
     let team_rotated = format!("[team-a]{rotated}");
@@ -275,26 +200,23 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
         "NamespacedKeyManagementProvider",
         Some("team-a"),
         "kmprovider-akv",
-        az.kmp("kmprovider-akv", Some("team-a"), "team-signer")["spec"].clone(),
+        vault_kmp(&az, "kmprovider-akv", Some("team-a"), "team-signer")["spec"].clone(),
     )
     .await;
     serve.wait_verdict(&team_key, Ok(true)).await;
 
     // A KMP whose identity Entra ID refuses (unknown tenant): failure status with Azure's
     // answer and a Warning Event; the rest of the configuration stays in force.
-    let mut wrong = az.kmp("kmprovider-wrong", None, "signer");
+    let mut wrong = vault_kmp(&az, "kmprovider-wrong", None, "signer");
     wrong["spec"]["parameters"]["tenantID"] = json!("00000000-0000-0000-0000-0000000000aa");
     create(&c, wrong).await;
-    eventually(
-        "failure status of the refused KMP",
-        || async {
-            status(&server, "keymanagementproviders", None, "kmprovider-wrong")["issuccess"]
-                == false
-        },
+    let st = wait_status(
+        &server,
+        "keymanagementproviders/kmprovider-wrong",
+        false,
         &serve.log,
     )
     .await;
-    let st = status(&server, "keymanagementproviders", None, "kmprovider-wrong");
     let brief = st["brieferror"].as_str().unwrap();
     assert!(
         brief.starts_with("KEY_MANAGEMENT_PROVIDER_FAILURE: workload identity"),
@@ -326,36 +248,23 @@ async fn key_vault_kmp_object_status_rotation_outage_and_deletion() {
         "{}",
         serve.log()
     );
-    eventually(
-        "namespaced verifier failure status",
-        || async {
-            status(
-                &server,
-                "namespacedverifiers",
-                Some("team-a"),
-                "team-verifier",
-            )["issuccess"]
-                == false
-        },
+    let st = wait_status(
+        &server,
+        "namespacedverifiers/team-a/team-verifier",
+        false,
         &serve.log,
     )
     .await;
-    let st = status(
-        &server,
-        "namespacedverifiers",
-        Some("team-a"),
-        "team-verifier",
-    );
     assert!(
         st["error"].as_str().unwrap().contains("kmprovider-akv"),
         "{st}"
     );
     // The cluster KMP goes on refreshing; the deleted one's certificate is no longer asked for.
-    let asked = az.requests_for("team-signer");
+    let asked = requests_for(&az, "team-signer");
     assert!(asked > 0, "{:?}", az.kv.requests());
     vault_requests(&az, 6, &serve.log).await;
     assert_eq!(
-        az.requests_for("team-signer"),
+        requests_for(&az, "team-signer"),
         asked,
         "the vault is no longer polled for it"
     );

@@ -10,6 +10,7 @@ use base64::Engine as _;
 use common::*;
 use imagegate_notation::envelope::EnvelopeFormat;
 use imagegate_testkit::kube_api::ApiServer;
+use imagegate_testkit::ratify;
 use imagegate_testkit::{sign_image, Pki, Registry};
 use serde_json::json;
 
@@ -37,10 +38,13 @@ async fn stores_use_watched_pull_secrets_and_never_log_them() {
     let c = client(&server);
     create(
         &c,
-        json!({"apiVersion": V1BETA1, "kind": "Store", "metadata": {"name": "store-oras"},
-               "spec": {"name": "oras", "parameters": {"useHttp": true,
+        ratify::oras_store(
+            "store-oras",
+            None,
+            json!({"useHttp": true,
                    "authProvider": {"name": "k8Secrets",
-                                    "secrets": [{"secretName": "regcred", "namespace": "default"}]}}}}),
+                                    "secrets": [{"secretName": "regcred", "namespace": "default"}]}}),
+        ),
     )
     .await;
     create(&c, policy()).await;
@@ -49,13 +53,7 @@ async fn stores_use_watched_pull_secrets_and_never_log_them() {
     let serve = Serve::start(&server, "sa");
 
     // The secret does not exist yet: the store fails, so there is no configuration.
-    eventually(
-        "store failure",
-        || async { status(&server, "stores", None, "store-oras")["issuccess"] == false },
-        &serve.log,
-    )
-    .await;
-    let st = status(&server, "stores", None, "store-oras");
+    let st = wait_status(&server, "stores/store-oras", false, &serve.log).await;
     assert_eq!(
         st["brieferror"], "REFERRER_STORE_FAILURE: secret default/regcred not found",
         "{st}"
@@ -66,12 +64,7 @@ async fn stores_use_watched_pull_secrets_and_never_log_them() {
     create(&c, secret(&registry.host(), PASSWORD)).await;
     serve.wait_ready().await;
     assert_eq!(serve.verdict(&image.pinned()).await, Ok(true));
-    eventually(
-        "store success",
-        || async { status(&server, "stores", None, "store-oras")["issuccess"] == true },
-        &serve.log,
-    )
-    .await;
+    wait_status(&server, "stores/store-oras", true, &serve.log).await;
 
     // A rotated (here: wrong) password reaches the store: the image can no longer be read.
     let secrets = api(&c, "Secret", Some("default"));

@@ -27,13 +27,7 @@ async fn restarts_and_compaction_recover_without_a_wrong_verdict() {
     server.compact();
     server.restart(true);
     let c = client(&server);
-    create(&c, kmp("other", Some("team-a"), &images.other.root_pem())).await;
-    create(
-        &c,
-        verifier("team-verifier", Some("team-a"), "team-a/other"),
-    )
-    .await;
-    let team_key = format!("[team-a]{}", images.signed);
+    let team_key = team_a_trusts_other(&c, &images).await;
     serve.wait_verdict(&team_key, Ok(false)).await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
     let relisted = server
@@ -63,12 +57,7 @@ async fn restarts_and_compaction_recover_without_a_wrong_verdict() {
     // Recreating the objects: a barrier for the wipe having been processed, and the
     // configuration follows the new objects (the namespaced override is gone now).
     baseline(&c, &images).await;
-    eventually(
-        "status after the wipe",
-        || async { status(&server, "verifiers", None, "verifier-notation")["issuccess"] == true },
-        &serve.log,
-    )
-    .await;
+    wait_status(&server, "verifiers/verifier-notation", true, &serve.log).await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
     serve.wait_verdict(&team_key, Ok(true)).await;
     assert_eq!(serve.verdict(&images.unsigned).await, Ok(false));
@@ -89,33 +78,15 @@ async fn two_replicas_share_one_api_server_without_fighting_over_status() {
     for s in [&a, &b] {
         assert_eq!(s.verdict(&images.signed).await, Ok(true));
     }
-    eventually(
-        "broken status",
-        || async { status(&server, "verifiers", None, "broken")["issuccess"] == false },
-        &a.log,
-    )
-    .await;
+    wait_status(&server, "verifiers/broken", false, &a.log).await;
     // Barrier: a later object both replicas have seen (each answers with it in force).
-    create(&c, kmp("other", Some("team-a"), &images.other.root_pem())).await;
-    create(
-        &c,
-        verifier("team-verifier", Some("team-a"), "team-a/other"),
-    )
-    .await;
-    let team_key = format!("[team-a]{}", images.signed);
+    let team_key = team_a_trusts_other(&c, &images).await;
     a.wait_verdict(&team_key, Ok(false)).await;
     b.wait_verdict(&team_key, Ok(false)).await;
-    eventually(
-        "team verifier status",
-        || async {
-            status(
-                &server,
-                "namespacedverifiers",
-                Some("team-a"),
-                "team-verifier",
-            )["issuccess"]
-                == true
-        },
+    wait_status(
+        &server,
+        "namespacedverifiers/team-a/team-verifier",
+        true,
         &a.log,
     )
     .await;

@@ -9,6 +9,7 @@ mod common;
 
 use common::*;
 use imagegate_testkit::kube_api::ApiServer;
+use imagegate_testkit::ratify;
 use serde_json::{json, Value};
 
 const SA: &str = "imagegate-sa-token";
@@ -34,12 +35,7 @@ async fn objects_drive_readiness_verdicts_namespaces_and_deletion() {
     assert_eq!(serve.verdict(&images.unsigned).await, Ok(false));
 
     // Statuses like Ratify's; the KMP lists what it loaded.
-    eventually(
-        "verifier status",
-        || async { status(&server, "verifiers", None, "verifier-notation")["issuccess"] == true },
-        &serve.log,
-    )
-    .await;
+    wait_status(&server, "verifiers/verifier-notation", true, &serve.log).await;
     let kmp_status = status(&server, "keymanagementproviders", None, "signer");
     assert_eq!(kmp_status["issuccess"], true, "{kmp_status}");
     assert!(kmp_status["lastfetchedtime"].is_string(), "{kmp_status}");
@@ -55,13 +51,7 @@ async fn objects_drive_readiness_verdicts_namespaces_and_deletion() {
     );
 
     // A namespace's own verifier (trusting another root) overrides the cluster one there.
-    create(&c, kmp("other", Some("team-a"), &images.other.root_pem())).await;
-    create(
-        &c,
-        verifier("team-verifier", Some("team-a"), "team-a/other"),
-    )
-    .await;
-    let team_key = format!("[team-a]{}", images.signed);
+    let team_key = team_a_trusts_other(&c, &images).await;
     serve.wait_verdict(&team_key, Ok(false)).await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
     // Deleting it shrinks the configuration: the cluster verifier applies again.
@@ -92,12 +82,7 @@ async fn a_bad_object_gets_status_and_an_event_and_the_old_configuration_stays()
     let serve = Serve::start(&server, SA);
     serve.wait_ready().await;
     assert_eq!(serve.verdict(&images.signed).await, Ok(true));
-    eventually(
-        "verifier success",
-        || async { status(&server, "verifiers", None, "verifier-notation")["issuccess"] == true },
-        &serve.log,
-    )
-    .await;
+    wait_status(&server, "verifiers/verifier-notation", true, &serve.log).await;
 
     // A bad edit of the working verifier: it names a KMP that does not exist.
     set_spec(
@@ -108,13 +93,7 @@ async fn a_bad_object_gets_status_and_an_event_and_the_old_configuration_stays()
         verifier_spec("missing"),
     )
     .await;
-    eventually(
-        "verifier failure status",
-        || async { status(&server, "verifiers", None, "verifier-notation")["issuccess"] == false },
-        &serve.log,
-    )
-    .await;
-    let st = status(&server, "verifiers", None, "verifier-notation");
+    let st = wait_status(&server, "verifiers/verifier-notation", false, &serve.log).await;
     let brief = st["brieferror"].as_str().unwrap();
     assert!(brief.starts_with("PLUGIN_INIT_FAILURE: "), "{st}");
     assert!(brief.chars().count() <= 100, "{st}");
@@ -135,17 +114,15 @@ async fn a_bad_object_gets_status_and_an_event_and_the_old_configuration_stays()
     // An unknown kind-level problem in a new object leaves the others alone.
     create(
         &c,
-        json!({"apiVersion": V1BETA1, "kind": "Policy", "metadata": {"name": "not-ratify-policy"},
-               "spec": {"type": "config-policy", "parameters": {}}}),
+        ratify::object(
+            "Policy",
+            "not-ratify-policy",
+            None,
+            json!({"type": "config-policy", "parameters": {}}),
+        ),
     )
     .await;
-    eventually(
-        "policy failure status",
-        || async { status(&server, "policies", None, "not-ratify-policy")["issuccess"] == false },
-        &serve.log,
-    )
-    .await;
-    let st = status(&server, "policies", None, "not-ratify-policy");
+    let st = wait_status(&server, "policies/not-ratify-policy", false, &serve.log).await;
     assert!(
         st["brieferror"]
             .as_str()
@@ -164,20 +141,10 @@ async fn a_bad_object_gets_status_and_an_event_and_the_old_configuration_stays()
         verifier_spec("signer"),
     )
     .await;
-    eventually(
-        "verifier fixed",
-        || async { status(&server, "verifiers", None, "verifier-notation")["issuccess"] == true },
-        &serve.log,
-    )
-    .await;
+    wait_status(&server, "verifiers/verifier-notation", true, &serve.log).await;
     // Barrier: one more object whose status must be written after everything above.
     create(&c, store("store-two")).await;
-    eventually(
-        "second store status",
-        || async { status(&server, "stores", None, "store-two")["issuccess"] == true },
-        &serve.log,
-    )
-    .await;
+    wait_status(&server, "stores/store-two", true, &serve.log).await;
     // Status written once per change: ok, failed, ok.
     let writes = requests_by(&server, SA)
         .iter()

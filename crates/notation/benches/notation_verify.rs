@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
 use common::pki::{self, Pki, T0};
-use common::{manifest_descriptor, policy_file, policy_json, store, vector, Input};
+use common::{manifest_descriptor, policy_file, store, vector, Input};
 use criterion::{criterion_group, criterion_main, Criterion};
 use imagegate_notation::alg::SignatureAlgorithm;
 use imagegate_notation::descriptor::Descriptor;
@@ -53,22 +53,8 @@ fn generated(format: EnvelopeFormat, alg: SignatureAlgorithm) -> Input {
     };
     let policy = r#"{"version":"1.0","trustPolicies":[{"name":"bench","registryScopes":["*"],
         "signatureVerification":{"level":"strict"},"trustStores":["ca:bench"],"trustedIdentities":["*"]}]}"#;
-    Input {
-        envelope,
-        media_type: format.media_type().to_owned(),
-        reference: format!("registry.example/repo@{}", artifact.digest),
-        artifact,
-        policy: policy_json(policy),
-        store: store(&[(
-            StoreType::Ca,
-            "bench",
-            "root.der",
-            pki.root().as_ref().to_vec(),
-        )]),
-        now: T0,
-        metadata: Vec::new(),
-        limits: Limits::DEFAULT,
-    }
+    let root = pki.root().as_ref().to_vec();
+    Input::signed(format, envelope, artifact, policy, "bench", root)
 }
 
 fn real_ps256() -> Input {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use common::pki::{self, Pki, T0};
-use common::{policy_json, store, Input};
+use common::Input;
 use coset::{CoseSign1, Label, TaggedCborSerializable as _};
 use imagegate_notation::alg::SignatureAlgorithm;
 use imagegate_notation::descriptor::Descriptor;
@@ -23,7 +23,7 @@ use imagegate_notation::envelope::{EnvelopeError, EnvelopeFormat};
 use imagegate_notation::error::IntegrityError;
 use imagegate_notation::limits::Limits;
 use imagegate_notation::outcome::Outcome;
-use imagegate_notation::policy::{CheckKind, StoreType};
+use imagegate_notation::policy::CheckKind;
 use imagegate_notation::revocation::OfflineRevocationChecker;
 use imagegate_notation::sign::{payload_json, sign_cose, sign_jws, SignOptions};
 use imagegate_notation::Error;
@@ -170,17 +170,10 @@ fn break_signature(format: EnvelopeFormat, envelope: &[u8]) -> Vec<u8> {
 }
 
 fn run(format: EnvelopeFormat, pki: &Pki, envelope: Vec<u8>, limits: Limits) -> Outcome {
-    let artifact = artifact();
+    let root = pki.root().as_ref().to_vec();
     Input {
-        envelope,
-        media_type: format.media_type().to_owned(),
-        reference: format!("registry.example/repo@{}", artifact.digest),
-        artifact,
-        policy: policy_json(POLICY),
-        store: store(&[(StoreType::Ca, "s", "root.der", pki.root().as_ref().to_vec())]),
-        now: T0,
-        metadata: Vec::new(),
         limits,
+        ..Input::signed(format, envelope, artifact(), POLICY, "s", root)
     }
     .run(&OfflineRevocationChecker)
     .unwrap()

@@ -38,4 +38,4 @@ pub use observe::{RequestObserver, RequestOutcome};
 pub use push::{PushedReferrer, ReferrerIndexing, EMPTY_JSON, EMPTY_JSON_DIGEST};
 pub use reference::{Reference, DOCKER_HUB};
 pub use signature::{SignatureManifestError, SignatureShape, COSE_ENVELOPE, JWS_ENVELOPE};
-pub use transport::error_chain;
+pub use transport::{error_chain, error_sources};

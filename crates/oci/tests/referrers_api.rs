@@ -265,18 +265,24 @@ async fn manifest_unknown_404_does_not_switch_the_api_off() {
         // No referrers tag either.
         Reply::status(404)
     });
+    only_known_has_a_signature(&server, b"unknown").await;
+    assert_eq!(api_calls.load(Ordering::SeqCst), 2);
+}
+
+/// Through `server`'s referrers API (one client): the subject `other` has no referrers,
+/// the subject `known` its signature `sig`.
+async fn only_known_has_a_signature(server: &MockServer, other: &[u8]) {
     let c = client();
     let none = c
-        .referrers(&subject_in(&server, "api/repo", b"unknown"), None)
+        .referrers(&subject_in(server, "api/repo", other), None)
         .await
         .unwrap();
     assert!(none.is_empty());
     let found = c
-        .referrers(&subject_in(&server, "api/repo", b"known"), None)
+        .referrers(&subject_in(server, "api/repo", b"known"), None)
         .await
         .unwrap();
     assert_eq!(digests(&found), [sha256(b"sig")]);
-    assert_eq!(api_calls.load(Ordering::SeqCst), 2);
 }
 
 /// A referrers request redirected to a URL that answers 404 decides nothing about the API.
@@ -292,17 +298,7 @@ async fn redirect_landing_on_404_does_not_switch_the_api_off() {
         }
         Reply::status(404)
     });
-    let c = client();
-    let none = c
-        .referrers(&subject_in(&server, "api/repo", b"moved"), None)
-        .await
-        .unwrap();
-    assert!(none.is_empty());
-    let found = c
-        .referrers(&subject_in(&server, "api/repo", b"known"), None)
-        .await
-        .unwrap();
-    assert_eq!(digests(&found), [sha256(b"sig")]);
+    only_known_has_a_signature(&server, b"moved").await;
 }
 
 /// A registry without the API (a plain 404, as the spec says only such a registry may

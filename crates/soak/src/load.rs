@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use imagegate_oci::error_chain;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -114,16 +115,4 @@ pub async fn send(client: &reqwest::Client, url: &str, key: &str) -> Answer {
         Ok(bytes) => classify(status, &bytes),
         Err(e) => Answer::Request(error_chain(&e)),
     }
-}
-
-/// The error and its sources on one line (reqwest hides the TLS cause in the chain).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

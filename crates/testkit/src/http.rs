@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
@@ -180,20 +180,7 @@ async fn serve(mut stream: TcpStream, handler: Handler) -> std::io::Result<()> {
             status,
             headers,
             body,
-        } => {
-            let mut head = status_line(status, &headers);
-            if !headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            {
-                head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-            }
-            head.push_str("\r\n");
-            stream.write_all(head.as_bytes()).await?;
-            if !head_only {
-                stream.write_all(&body).await?;
-            }
-        }
+        } => write_full(&mut stream, status, &headers, &body, head_only).await?,
         Reply::Chunked {
             status,
             headers,
@@ -227,6 +214,30 @@ async fn serve(mut stream: TcpStream, handler: Handler) -> std::io::Result<()> {
         }
     }
     stream.flush().await?;
+    Ok(())
+}
+
+/// Writes a whole reply: status line, `headers` (with a `Content-Length` of `body` unless
+/// they carry one), and `body` unless the request was a HEAD.
+pub(crate) async fn write_full<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    head_only: bool,
+) -> std::io::Result<()> {
+    let mut head = status_line(status, headers);
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await?;
+    if !head_only {
+        stream.write_all(body).await?;
+    }
     Ok(())
 }
 

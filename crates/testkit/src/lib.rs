@@ -10,6 +10,8 @@
 //!   intermediate → code-signing leaf; optional TSA chain), with PEM/DER exports.
 //! - [`sign_image`]: push an image and sign it (JWS or COSE) in one call.
 //! - [`MockServer`]: a tiny HTTP/1.1 server whose every reply (lying, stalling) is scripted.
+//! - [`ratify`]: Ratify's v1 objects (stores, policies, key management providers,
+//!   verifiers) for the Kubernetes API or a CRD directory.
 //! - [`kube_api::ApiServer`]: an in-test Kubernetes API server (list/watch, status
 //!   subresource, conflicts, 410 after compaction, discovery for kubectl, request log,
 //!   restart) for the `--kubernetes` mode's tests and `make demo-kube`.
@@ -27,6 +29,7 @@ pub mod http;
 pub mod kube_api;
 pub mod pki;
 pub mod push;
+pub mod ratify;
 pub mod registry;
 pub mod sign;
 pub mod token;

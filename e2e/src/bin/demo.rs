@@ -4,17 +4,12 @@
 //! compliance table. Everything started is stopped on exit.
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 use imagegate_e2e::audit::audit;
 use imagegate_e2e::compliance::{compliance, render_table, shorten};
 use imagegate_e2e::demo::{self, step, DemoResult};
 use imagegate_e2e::kubectl::run_pod;
-use imagegate_e2e::{
-    paths, Constraint, ConstraintTemplate, Gatekeeper, GatekeeperInABox, ManualClock, PolicySet,
-    Review,
-};
-use imagegate_testkit::Pki;
+use imagegate_e2e::GatekeeperInABox;
 
 fn main() -> ExitCode {
     demo::exit(run())
@@ -25,24 +20,12 @@ fn run() -> DemoResult<()> {
     let mut gk_box = step("starting the registry", GatekeeperInABox::start())?;
     println!("  registry   {} (docker-registry)", gk_box.registry.url());
 
-    let pki = Pki::generate();
-    let keys = gk_box.dir().join("signing");
-    step(
-        "creating the signing key dir",
-        std::fs::create_dir_all(&keys),
-    )?;
-    let files = pki.write_files(&keys);
-    let signed = step(
-        "pushing the sample image",
-        gk_box.push_image("net-monitor:signed"),
-    )?;
-    step("signing", gk_box.sign(&signed, &files, "jws"))?;
-    println!("  signed     {signed}  (imagegate sign --envelope jws)");
-    let unsigned = step(
-        "pushing the unsigned image",
-        gk_box.push_image("net-monitor:unsigned"),
-    )?;
-    println!("  unsigned   {unsigned}");
+    let demo::Samples {
+        files,
+        signed,
+        unsigned,
+        ..
+    } = demo::samples(&gk_box)?;
 
     let provider = step(
         "starting imagegate serve",
@@ -53,47 +36,12 @@ fn run() -> DemoResult<()> {
         provider.url()
     );
 
-    let clock = ManualClock::at(0);
-    let mut gk = Gatekeeper::new(Arc::new(clock));
-    gk.register(
-        "imagegate",
-        Box::new(step(
-            "building Gatekeeper's client",
-            gk_box.gatekeeper_transport(),
-        )?),
-    );
-    let mut policies = PolicySet::new(Arc::new(Mutex::new(gk)));
-    let template = step(
-        "loading the ConstraintTemplate",
-        ConstraintTemplate::load(&paths::templates_dir().join("imagegateverification.yaml")),
+    let transport = step(
+        "building Gatekeeper's client",
+        gk_box.gatekeeper_transport(),
     )?;
-    step("installing the template", policies.add_template(&template))?;
-    let constraint = step(
-        "loading the constraint",
-        Constraint::load(&paths::constraints_dir().join("imagegateverification.yaml")),
-    )?;
-    println!(
-        "  policy     {} {} (enforcementAction: {})\n",
-        constraint.kind,
-        constraint.name,
-        constraint.enforcement_action.as_str()
-    );
-    step(
-        "installing the constraint",
-        policies.add_constraint(constraint),
-    )?;
-
-    for image in [&signed, &unsigned] {
-        println!("$ kubectl run demo --image={image}");
-        let response = policies.admit(&Review::admission(run_pod("demo", image, "default")));
-        if response.allowed {
-            println!("pod/demo created");
-            println!("  => ALLOWED: no constraint violated\n");
-        } else {
-            println!("Error from server (Forbidden): {}", response.message);
-            println!("  => DENIED\n");
-        }
-    }
+    let mut policies = demo::gatekeeper_with_policy(Box::new(transport))?;
+    demo::kubectl_run(&mut policies, &[&signed, &unsigned]);
 
     // Audit: what runs in the cluster, including a pod created before the policy existed.
     let stored = vec![

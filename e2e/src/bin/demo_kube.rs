@@ -8,63 +8,49 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use imagegate_e2e::demo::{self, step, DemoResult};
-use imagegate_e2e::https::HttpsProvider;
-use imagegate_e2e::inabox::PROVIDER_TIMEOUT;
-use imagegate_e2e::kubectl::run_pod;
 use imagegate_e2e::process::ProviderProcess;
-use imagegate_e2e::{
-    paths, Constraint, ConstraintTemplate, Gatekeeper, GatekeeperInABox, ManualClock, PolicySet,
-    Review,
-};
+use imagegate_e2e::GatekeeperInABox;
 use imagegate_testkit::kube_api::ApiServer;
-use imagegate_testkit::Pki;
+use imagegate_testkit::ratify;
 use serde_json::{json, Value};
 
 fn main() -> ExitCode {
     demo::exit(run())
 }
 
-const GROUP: &str = "config.ratify.deislabs.io/v1beta1";
-
 /// The seed's objects (Ratify's samples, with the demo's certificate) plus one verifier of a
 /// type imagegate does not support.
 fn ratify_objects(root_pem: &str) -> Vec<(&'static str, Value)> {
-    let trust_policy = json!({"version": "1.0", "trustPolicies": [{"name": "default",
-        "registryScopes": ["*"], "signatureVerification": {"level": "strict"},
-        "trustStores": ["ca:certs"], "trustedIdentities": ["*"]}]});
+    let sbom = json!({"name": "sbom", "artifactTypes": "application/spdx+json", "parameters": {}});
     vec![
         (
             "stores",
-            json!({"apiVersion": GROUP, "kind": "Store", "metadata": {"name": "store-oras"},
-            "spec": {"name": "oras", "parameters": {"useHttp": true}}}),
+            ratify::oras_store("store-oras", None, json!({"useHttp": true})),
         ),
         (
             "policies",
-            json!({"apiVersion": GROUP, "kind": "Policy", "metadata": {"name": "ratify-policy"},
-            "spec": {"type": "config-policy", "parameters": {"artifactVerificationPolicies":
-                {"application/vnd.cncf.notary.signature": "any"}}}}),
+            ratify::config_policy(json!({"application/vnd.cncf.notary.signature": "any"})),
         ),
         (
             "keymanagementproviders",
-            json!({"apiVersion": GROUP, "kind": "KeyManagementProvider",
-            "metadata": {"name": "notation-certs"},
-            "spec": {"type": "inline", "parameters": {"contentType": "certificate", "value": root_pem}}}),
+            ratify::inline_kmp("notation-certs", None, root_pem),
         ),
         (
             "verifiers",
-            json!({"apiVersion": GROUP, "kind": "Verifier", "metadata": {"name": "verifier-notation"},
-            "spec": {"name": "notation", "artifactTypes": "application/vnd.cncf.notary.signature",
-                "parameters": {"verificationCertStores": {"ca": {"certs": ["notation-certs"]}},
-                               "trustPolicyDoc": trust_policy}}}),
+            ratify::notation_verifier(
+                "verifier-notation",
+                None,
+                "certs",
+                &["notation-certs"],
+                ratify::trust_policy("certs"),
+            ),
         ),
         (
             "verifiers",
-            json!({"apiVersion": GROUP, "kind": "Verifier", "metadata": {"name": "verifier-sbom"},
-            "spec": {"name": "sbom", "artifactTypes": "application/spdx+json", "parameters": {}}}),
+            ratify::object("Verifier", "verifier-sbom", None, sbom),
         ),
     ]
 }
@@ -85,21 +71,12 @@ fn run() -> DemoResult<()> {
     )?;
     let gk_box = step("starting the registry", GatekeeperInABox::start())?;
     println!("  registry   {} (docker-registry)", gk_box.registry.url());
-    let pki = Pki::generate();
-    let keys = gk_box.dir().join("signing");
-    step("creating the key dir", std::fs::create_dir_all(&keys))?;
-    let files = pki.write_files(&keys);
-    let signed = step(
-        "pushing the sample image",
-        gk_box.push_image("net-monitor:signed"),
-    )?;
-    step("signing", gk_box.sign(&signed, &files, "jws"))?;
-    println!("  signed     {signed}");
-    let unsigned = step(
-        "pushing the unsigned image",
-        gk_box.push_image("net-monitor:unsigned"),
-    )?;
-    println!("  unsigned   {unsigned}");
+    let demo::Samples {
+        pki,
+        signed,
+        unsigned,
+        ..
+    } = demo::samples(&gk_box)?;
 
     let api = ApiServer::start();
     println!(
@@ -188,45 +165,12 @@ fn run() -> DemoResult<()> {
         provider.url()
     );
 
-    let mut gk = Gatekeeper::new(Arc::new(ManualClock::at(0)));
-    gk.register(
-        "imagegate",
-        Box::new(step(
-            "building Gatekeeper's client",
-            HttpsProvider::new(
-                &provider.url(),
-                &gk_box.mtls.server_ca_pem,
-                Some(&gk_box.mtls.client_identity_pem()),
-                PROVIDER_TIMEOUT,
-            ),
-        )?),
-    );
-    let mut policies = PolicySet::new(Arc::new(Mutex::new(gk)));
-    let template = step(
-        "loading the ConstraintTemplate",
-        ConstraintTemplate::load(&paths::templates_dir().join("imagegateverification.yaml")),
+    let transport = step(
+        "building Gatekeeper's client",
+        gk_box.gatekeeper_transport_to(&provider.url()),
     )?;
-    step("installing the template", policies.add_template(&template))?;
-    let constraint = step(
-        "loading the constraint",
-        Constraint::load(&paths::constraints_dir().join("imagegateverification.yaml")),
-    )?;
-    step(
-        "installing the constraint",
-        policies.add_constraint(constraint),
-    )?;
-    for image in [&signed, &unsigned] {
-        println!("$ kubectl run demo --image={image}");
-        let response = policies.admit(&Review::admission(run_pod("demo", image, "default")));
-        if response.allowed {
-            println!("pod/demo created\n  => ALLOWED\n");
-        } else {
-            println!(
-                "Error from server (Forbidden): {}\n  => DENIED\n",
-                response.message
-            );
-        }
-    }
+    let mut policies = demo::gatekeeper_with_policy(Box::new(transport))?;
+    demo::kubectl_run(&mut policies, &[&signed, &unsigned]);
 
     // Statuses are written right after the configuration is applied; wait for all of them.
     #[allow(clippy::disallowed_methods)] // A demo waiting in real time for another process.

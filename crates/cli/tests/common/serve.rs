@@ -29,12 +29,24 @@ pub struct Serve {
 /// `imagegate serve` with `args` (which must not include the listener addresses), every
 /// listener on 127.0.0.1 port 0, JSON logs at `info`. Waits for the listeners.
 pub fn start(args: &[&str]) -> Serve {
+    start_with_env(args, &[])
+}
+
+/// [`start`] with `env` added to the process's environment.
+pub fn start_with_env(args: &[&str], env: &[(String, String)]) -> Serve {
+    try_start(args, env).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`start_with_env`], or `Err` with its log if the process exits before listening (a
+/// start-up failure); panics after [`WAIT`].
+pub fn try_start(args: &[&str], env: &[(String, String)]) -> Result<Serve, String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_imagegate"))
         .arg("serve")
         .args(args)
         .args(["--http", "127.0.0.1:0", "--health", "127.0.0.1:0"])
         .args(["--metrics", "127.0.0.1:0", "--log-format", "json"])
         .args(["--log-level", "info"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -56,7 +68,7 @@ pub fn start(args: &[&str]) -> Serve {
         metrics: "127.0.0.1:0".parse().unwrap(),
         lines,
     };
-    let line = serve.wait_for_log("provider listening");
+    let line = serve.log_or_exit(&["provider listening"])?;
     let fields: Value = serde_json::from_str(&line).unwrap();
     let field = |name: &str| -> SocketAddr {
         let raw = find(&fields, name).unwrap_or_else(|| panic!("no {name} in {line}"));
@@ -67,7 +79,24 @@ pub fn start(args: &[&str]) -> Serve {
     serve.provider = field("provider");
     serve.health = field("health");
     serve.metrics = field("metrics");
-    serve
+    Ok(serve)
+}
+
+/// Runs `imagegate serve` with `args` (listeners on 127.0.0.1 port 0) to its exit, for
+/// start-up refusals: its exit code and stderr.
+pub fn refused(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_imagegate"))
+        .arg("serve")
+        .args(args)
+        .args(["--http", "127.0.0.1:0", "--health", "127.0.0.1:0"])
+        .args(["--metrics", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run the imagegate binary");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The string value of the first field named `name` anywhere in `value`.
@@ -90,6 +119,19 @@ impl Serve {
     /// Waits for a log line containing `needle` and returns it; panics after [`WAIT`] or if
     /// the process exits first.
     pub fn wait_for_log(&mut self, needle: &str) -> String {
+        self.wait_for_line(&[needle])
+    }
+
+    /// Waits for a log line containing every one of `needles` and returns it; panics after
+    /// [`WAIT`] or if the process exits first.
+    pub fn wait_for_line(&mut self, needles: &[&str]) -> String {
+        self.log_or_exit(needles).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Waits for a log line containing every one of `needles` and returns it, or `Err` with
+    /// the log if the process exits first; panics after [`WAIT`].
+    fn log_or_exit(&mut self, needles: &[&str]) -> Result<String, String> {
+        let needle = needles.join(" … ");
         let deadline = Instant::now() + WAIT;
         loop {
             if let Some(line) = self
@@ -97,17 +139,17 @@ impl Serve {
                 .lock()
                 .unwrap()
                 .iter()
-                .find(|l| l.contains(needle))
+                .find(|l| needles.iter().all(|n| l.contains(n)))
             {
-                return line.clone();
+                return Ok(line.clone());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 // Let the reader thread drain what is left.
                 std::thread::sleep(Duration::from_millis(100));
-                panic!(
+                return Err(format!(
                     "imagegate serve exited ({status}) before logging {needle:?}:\n{}",
                     self.log()
-                );
+                ));
             }
             assert!(
                 Instant::now() < deadline,

@@ -217,9 +217,9 @@ impl Caches {
     where
         F: Future<Output = Result<ResolvedManifest, OciError>>,
     {
-        let ttl = self.tag_ttl;
-        let r = timed_load(&self.tags, &self.tag_counter, key, ttl, load).await?;
-        Ok(r)
+        let loaded = timed(load, self.tag_ttl);
+        let r = counted(&self.tags, &self.tag_counter, key, loaded).await?;
+        Ok(r.value)
     }
 
     /// Referrers listing, single-flight, cached for `ttl`.
@@ -232,10 +232,9 @@ impl Caches {
     where
         F: Future<Output = Result<Vec<Descriptor>, OciError>>,
     {
-        timed_load(&self.referrers, &self.referrers_counter, key, ttl, async {
-            load.await.map(Arc::new)
-        })
-        .await
+        let loaded = timed(async { load.await.map(Arc::new) }, ttl);
+        let r = counted(&self.referrers, &self.referrers_counter, key, loaded).await?;
+        Ok(r.value)
     }
 
     /// A manifest by `registry/repo@digest`, single-flight.
@@ -284,23 +283,12 @@ where
     r
 }
 
-async fn timed_load<K, V, F>(
-    cache: &Cache<K, Timed<V>>,
-    counter: &Counter,
-    key: K,
+/// `load`'s value, to be cached for `ttl`.
+async fn timed<V>(
+    load: impl Future<Output = Result<V, OciError>>,
     ttl: Duration,
-    load: F,
-) -> Result<V, Arc<OciError>>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    F: Future<Output = Result<V, OciError>>,
-{
-    counted(cache, counter, key, async {
-        load.await.map(|value| Timed { value, ttl })
-    })
-    .await
-    .map(|t| t.value)
+) -> Result<Timed<V>, OciError> {
+    load.await.map(|value| Timed { value, ttl })
 }
 
 #[cfg(test)]

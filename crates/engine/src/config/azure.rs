@@ -94,13 +94,7 @@ pub fn key_vault_providers(dir: &Path) -> Result<Vec<(String, KeyVaultSpec)>, Co
 }
 
 /// Which Azure identity a store authenticates to ACR with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AzureIdentityKind {
-    /// `azureWorkloadIdentity`.
-    Workload,
-    /// `azureManagedIdentity`.
-    Managed,
-}
+pub use imagegate_azure::AcrIdentity as AzureIdentityKind;
 
 /// An `azureWorkloadIdentity` / `azureManagedIdentity` auth provider entry.
 pub(crate) fn acr_auth(
@@ -141,14 +135,9 @@ pub fn acr_credentials(
     let http = imagegate_azure::HttpSettings::from_env(&env).map_err(invalid)?;
     let clock: Arc<dyn imagegate_azure::Clock> = Arc::new(imagegate_azure::SystemClock);
     let endpoints = (!endpoints.is_empty()).then_some(endpoints);
-    let acr = match kind {
-        AzureIdentityKind::Workload => imagegate_azure::AcrCredentials::workload_identity(
-            &env, &http, client_id, endpoints, clock,
-        ),
-        AzureIdentityKind::Managed => imagegate_azure::AcrCredentials::managed_identity(
-            &env, &http, client_id, endpoints, clock,
-        ),
-    }
+    let acr = imagegate_azure::AcrCredentials::from_identity(
+        kind, &env, &http, client_id, endpoints, clock,
+    )
     .map_err(invalid)?;
     Ok(Arc::new(imagegate_azure::acr::WithFallback {
         acr,

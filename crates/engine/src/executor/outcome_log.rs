@@ -78,6 +78,27 @@ fn signer(report: &VerifierReport) -> &str {
         .unwrap_or_default()
 }
 
+/// Logs a key's [`Line`] at `level` with `message` (tracing wants both at the call site).
+macro_rules! key_line {
+    ($level:ident, $line:expr, $message:literal) => {{
+        let l = $line;
+        tracing::$level!(
+            namespace = l.namespace,
+            subject = l.subject,
+            digest = l.digest,
+            is_success = l.is_success,
+            verifier = l.verifier,
+            cause = l.cause,
+            code = l.code,
+            signer = l.signer,
+            reason = l.reason,
+            duration_ms = l.duration_ms,
+            cache = l.cache,
+            $message
+        )
+    }};
+}
+
 /// The outcome of one key as it is being decided: logs exactly once, when it is told the
 /// outcome, or when it is dropped without one (the key's deadline passed and its future was
 /// dropped).
@@ -121,37 +142,20 @@ impl<'a> KeyLog<'a> {
             (false, None) => "unclassified",
         };
         let code = cause.and_then(|c| c.code).map_or("", |c| c.as_str());
-        let verifier = report.map_or("", |r| r.verifier_name.as_str());
-        let signer = report.map_or("", signer);
-        let reason = report.map_or("", |r| r.error_reason.as_str());
-        let (namespace, digest) = (
-            self.namespace.unwrap_or_default(),
-            self.digest.as_deref().unwrap_or_default(),
-        );
-        let duration_ms = self.elapsed_ms();
-        let cache = cache.as_str();
-        macro_rules! line {
-            ($level:ident) => {
-                tracing::$level!(
-                    namespace,
-                    subject,
-                    digest,
-                    is_success,
-                    verifier,
-                    cause = kind,
-                    code,
-                    signer,
-                    reason,
-                    duration_ms,
-                    cache,
-                    "verdict"
-                )
-            };
-        }
+        let line = Line {
+            is_success,
+            verifier: report.map_or("", |r| r.verifier_name.as_str()),
+            cause: kind,
+            code,
+            signer: report.map_or("", signer),
+            reason: report.map_or("", |r| r.error_reason.as_str()),
+            cache: cache.as_str(),
+            ..self.line(subject)
+        };
         match cache {
-            "hit" => line!(debug),
-            _ if cause.is_some_and(|c| needs_operator(c.kind)) => line!(warn),
-            _ => line!(info),
+            CacheStatus::Hit => key_line!(debug, line, "verdict"),
+            _ if cause.is_some_and(|c| needs_operator(c.kind)) => key_line!(warn, line, "verdict"),
+            _ => key_line!(info, line, "verdict"),
         }
     }
 
@@ -163,37 +167,51 @@ impl<'a> KeyLog<'a> {
     }
 
     fn error_line(&self, kind: CauseKind, code: &str, reason: &str) {
-        let (namespace, digest) = (
-            self.namespace.unwrap_or_default(),
-            self.digest.as_deref().unwrap_or_default(),
-        );
-        let (subject, duration_ms) = (self.image, self.elapsed_ms());
-        let cause = kind.as_str();
-        let cache = CacheStatus::None.as_str();
-        macro_rules! line {
-            ($level:ident) => {
-                tracing::$level!(
-                    namespace,
-                    subject,
-                    digest,
-                    is_success = false,
-                    verifier = "",
-                    cause,
-                    code,
-                    signer = "",
-                    reason,
-                    duration_ms,
-                    cache,
-                    "key failed without a verdict"
-                )
-            };
-        }
+        let line = Line {
+            cause: kind.as_str(),
+            code,
+            reason,
+            ..self.line(self.image)
+        };
         if needs_operator(kind) {
-            line!(warn);
+            key_line!(warn, line, "key failed without a verdict");
         } else {
-            line!(info);
+            key_line!(info, line, "key failed without a verdict");
         }
     }
+
+    /// The line about `subject` with this key's namespace, digest and time so far, and no
+    /// outcome yet.
+    fn line<'b>(&'b self, subject: &'b str) -> Line<'b> {
+        Line {
+            namespace: self.namespace.unwrap_or_default(),
+            subject,
+            digest: self.digest.as_deref().unwrap_or_default(),
+            is_success: false,
+            verifier: "",
+            cause: "",
+            code: "",
+            signer: "",
+            reason: "",
+            duration_ms: self.elapsed_ms(),
+            cache: CacheStatus::None.as_str(),
+        }
+    }
+}
+
+/// The fields of every line a key logs, in the order they are logged.
+struct Line<'a> {
+    namespace: &'a str,
+    subject: &'a str,
+    digest: &'a str,
+    is_success: bool,
+    verifier: &'a str,
+    cause: &'a str,
+    code: &'a str,
+    signer: &'a str,
+    reason: &'a str,
+    duration_ms: u64,
+    cache: &'a str,
 }
 
 impl Drop for KeyLog<'_> {

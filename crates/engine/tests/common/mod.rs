@@ -14,17 +14,60 @@ pub mod fixture;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use imagegate_engine::clock::FixedClock;
 use imagegate_engine::registry::{Registry, RegistryWrapper};
-use imagegate_engine::EngineOptions;
+use imagegate_engine::{ConfigError, Engine, EngineOptions};
 use imagegate_oci::{
     Descriptor, Manifest, OciError, Reference, ResolvedManifest, NOTARY_SIGNATURE,
 };
-use imagegate_testkit::vector;
+use imagegate_testkit::{vector, Registry as TestRegistry};
+
+/// The registry of this test binary (Debian's docker-registry), started on first use.
+pub fn registry() -> &'static TestRegistry {
+    static R: OnceLock<TestRegistry> = OnceLock::new();
+    R.get_or_init(TestRegistry::start)
+}
+
+/// Pushes the e2e fixture to `repo` in [`registry`]; its pinned key.
+pub async fn pushed(repo: &str) -> String {
+    let p = registry().pusher(repo);
+    fixture::push_e2e(&p).await;
+    format!("{}/{repo}@{}", registry().host(), fixture::E2E_SUBJECT)
+}
+
+/// The images the Ratify v1 / v2 comparisons judge, pushed to [`registry`]: the e2e fixture
+/// (repository `{prefix}signed`), the fixture plus an invalid signature (`{prefix}mixed`)
+/// and an unsigned image (`{prefix}unsigned`). Returns their references: signed by digest,
+/// signed by tag, mixed by digest, unsigned by digest.
+pub async fn judged_images(prefix: &str) -> [String; 4] {
+    let host = registry().host();
+    fixture::push_e2e(&registry().pusher(&format!("{prefix}signed"))).await;
+    let mixed = registry().pusher(&format!("{prefix}mixed"));
+    fixture::push_e2e(&mixed).await;
+    fixture::add_invalid_signature(&mixed).await;
+    let unsigned = registry().pusher(&format!("{prefix}unsigned"));
+    let bare = fixture::push_unsigned(&unsigned).await;
+    let subject = fixture::E2E_SUBJECT;
+    [
+        format!("{host}/{prefix}signed@{subject}"),
+        format!("{host}/{prefix}signed:v1"),
+        format!("{host}/{prefix}mixed@{subject}"),
+        format!("{host}/{prefix}unsigned@{bare}"),
+    ]
+}
+
+/// A PEM vector as the body of a YAML block scalar, indented `indent` spaces.
+pub fn pem_block(file: &str, indent: usize) -> String {
+    String::from_utf8(vector(file))
+        .unwrap()
+        .lines()
+        .map(|l| format!("{}{l}\n", " ".repeat(indent)))
+        .collect()
+}
 
 /// One vector file parsed as JSON.
 pub fn vector_json(name: &str) -> serde_json::Value {
@@ -65,13 +108,63 @@ pub fn options() -> EngineOptions {
     }
 }
 
-/// Calls made through [`Counting`].
+/// An engine from `config` (written to `dir`), its registry calls counted into `calls`.
+pub fn counted_engine(dir: &Path, config: &serde_json::Value, calls: Arc<Calls>) -> Engine {
+    Engine::from_config_file(
+        &write_config(dir, config),
+        EngineOptions {
+            registry_wrapper: Some(counting(calls)),
+            ..options()
+        },
+    )
+    .unwrap()
+}
+
+/// An engine from the CRD file `file` holding `yaml` (in `dir/crds`) and a `config.json`
+/// with a 5 s verification timeout.
+pub fn crd_engine(dir: &Path, file: &str, yaml: &str) -> Result<Engine, ConfigError> {
+    let crd_dir = dir.join("crds");
+    std::fs::create_dir_all(&crd_dir).unwrap();
+    std::fs::write(crd_dir.join(file), yaml).unwrap();
+    let config = serde_json::json!({"executor": {"verificationRequestTimeout": 5000}});
+    let path = write_config(dir, &config);
+    Engine::from_config_file(
+        &path,
+        EngineOptions {
+            crd_dir: Some(crd_dir),
+            ..options()
+        },
+    )
+}
+
+/// Calls made through [`Counting`], and the most manifest and blob fetches (what one
+/// signature fetches) it saw at once.
 #[derive(Debug, Default)]
 pub struct Calls {
     pub resolve: AtomicUsize,
     pub referrers: AtomicUsize,
     pub manifests: AtomicUsize,
     pub blobs: AtomicUsize,
+    pub in_flight: AtomicUsize,
+    pub max_in_flight: AtomicUsize,
+}
+
+/// One manifest or blob fetch in flight: counted from its start until it ends or is
+/// cancelled.
+struct InFlight<'a>(&'a Calls);
+
+impl<'a> InFlight<'a> {
+    fn start(calls: &'a Calls) -> Self {
+        let now = calls.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        calls.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(calls)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Calls {
@@ -133,6 +226,7 @@ impl Registry for Counting {
         // Counted when the request actually runs, not when the future is built.
         Box::pin(async move {
             self.calls.manifests.fetch_add(1, Ordering::SeqCst);
+            let _flight = InFlight::start(&self.calls);
             self.inner.fetch_manifest(r, digest).await
         })
     }
@@ -145,6 +239,7 @@ impl Registry for Counting {
         // Counted when the request actually runs, not when the future is built.
         Box::pin(async move {
             self.calls.blobs.fetch_add(1, Ordering::SeqCst);
+            let _flight = InFlight::start(&self.calls);
             self.inner.fetch_blob(r, desc).await
         })
     }

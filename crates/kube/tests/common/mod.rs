@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use imagegate_kube::kinds::{Kind, EVENTS, RATIFY_V1, RATIFY_V2, SECRETS};
 use imagegate_notation::envelope::EnvelopeFormat;
 use imagegate_testkit::kube_api::ApiServer;
+use imagegate_testkit::ratify;
 use imagegate_testkit::{free_port, sign_image, Pki, Registry};
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::Client;
@@ -209,6 +210,31 @@ where
     );
 }
 
+/// Waits until the `.status` of `object` (`plural/name`, or `plural/namespace/name` for
+/// a namespaced kind, as kubectl names objects) says it succeeded (`want`) or failed: Ratify
+/// v1 kinds in `issuccess`, v2 executors in `succeeded`. Objects get their status when the
+/// configuration is applied. Returns that status.
+pub async fn wait_status(server: &ApiServer, object: &str, want: bool, log: &Path) -> Value {
+    let parts: Vec<&str> = object.split('/').collect();
+    let (plural, namespace, name) = match parts[..] {
+        [plural, name] => (plural, None, name),
+        [plural, namespace, name] => (plural, Some(namespace), name),
+        _ => panic!("not plural/name or plural/namespace/name: {object}"),
+    };
+    let field = if plural.ends_with("executors") {
+        "succeeded"
+    } else {
+        "issuccess"
+    };
+    eventually(
+        &format!("{object} with status {field}={want}"),
+        || async { status(server, plural, namespace, name)[field] == want },
+        log,
+    )
+    .await;
+    status(server, plural, namespace, name)
+}
+
 /// A kube-rs client for the test itself (anonymous: the emulator logs it without a token).
 pub fn client(server: &ApiServer) -> Client {
     Client::try_from(kube::Config::new(server.url().parse().unwrap())).unwrap()
@@ -247,6 +273,23 @@ pub async fn create(c: &Client, obj: Value) -> DynamicObject {
 }
 
 /// Replaces the spec of an object (read, change, PUT with its resourceVersion).
+/// [`team_a_verifier`] trusting the other root of `images` (a namespaced inline KMP
+/// `other`): `team-a`'s key for the signed image, which that verifier does not trust.
+pub async fn team_a_trusts_other(c: &Client, images: &Images) -> String {
+    let other = kmp("other", Some("team-a"), &images.other.root_pem());
+    team_a_verifier(c, other, &images.signed).await
+}
+
+/// Creates the namespaced `kmp` (in `team-a`) and the verifier `team-verifier` trusting it
+/// there: `team-a`'s own verifier. Returns `image`'s key as asked from `team-a`.
+pub async fn team_a_verifier(c: &Client, kmp: Value, image: &str) -> String {
+    let name = kmp["metadata"]["name"].as_str().unwrap().to_owned();
+    create(c, kmp).await;
+    let kmp_ref = format!("team-a/{name}");
+    create(c, verifier("team-verifier", Some("team-a"), &kmp_ref)).await;
+    format!("[team-a]{image}")
+}
+
 pub async fn set_spec(c: &Client, kind_name: &str, ns: Option<&str>, name: &str, spec: Value) {
     let a = api(c, kind_name, ns);
     let mut o = a.get(name).await.unwrap();
@@ -254,58 +297,32 @@ pub async fn set_spec(c: &Client, kind_name: &str, ns: Option<&str>, name: &str,
     a.replace(name, &PostParams::default(), &o).await.unwrap();
 }
 
-/// `apiVersion` of the Ratify kinds.
-pub const V1BETA1: &str = "config.ratify.deislabs.io/v1beta1";
+#[allow(unused_imports)] // each test binary uses some of them
+pub use imagegate_testkit::ratify::{inline_kmp as kmp, trust_policy};
 
 /// The PEM of a PKI's root.
 pub fn root_pem(pki: &Pki) -> String {
     pki.root_pem()
 }
 
-/// A strict trust policy trusting `ca:<store>` for every registry.
-pub fn trust_policy(store: &str) -> Value {
-    json!({"version": "1.0", "trustPolicies": [{"name": "all", "registryScopes": ["*"],
-        "signatureVerification": {"level": "strict"}, "trustStores": [format!("ca:{store}")],
-        "trustedIdentities": ["*"]}]})
-}
-
+/// The store `name` (plain-HTTP registries).
 pub fn store(name: &str) -> Value {
-    json!({"apiVersion": V1BETA1, "kind": "Store", "metadata": {"name": name},
-           "spec": {"name": "oras", "parameters": {"useHttp": true}}})
+    ratify::oras_store(name, None, json!({"useHttp": true}))
 }
 
+/// The config policy: every artifact verified.
 pub fn policy() -> Value {
-    json!({"apiVersion": V1BETA1, "kind": "Policy", "metadata": {"name": "ratify-policy"},
-           "spec": {"type": "config-policy",
-                    "parameters": {"artifactVerificationPolicies": {"default": "all"}}}})
+    ratify::config_policy(json!({"default": "all"}))
 }
 
-/// An inline KMP (cluster or namespaced) holding `pem`.
-pub fn kmp(name: &str, namespace: Option<&str>, pem: &str) -> Value {
-    let kind = if namespace.is_some() {
-        "NamespacedKeyManagementProvider"
-    } else {
-        "KeyManagementProvider"
-    };
-    json!({"apiVersion": V1BETA1, "kind": kind, "metadata": {"name": name, "namespace": namespace},
-           "spec": {"type": "inline", "parameters": {"contentType": "certificate", "value": pem}}})
-}
-
-/// The notation verifier spec trusting the KMP `kmp_ref`.
+/// The notation verifier spec trusting the KMP `kmp_ref` (as the CA store `e2e`).
 pub fn verifier_spec(kmp_ref: &str) -> Value {
-    json!({"name": "notation", "artifactTypes": "application/vnd.cncf.notary.signature",
-           "parameters": {"verificationCertStores": {"ca": {"e2e": [kmp_ref]}},
-                          "trustPolicyDoc": trust_policy("e2e")}})
+    ratify::notation_verifier_spec("e2e", &[kmp_ref], trust_policy("e2e"))
 }
 
+/// The notation verifier `name` (namespaced in `namespace`) with [`verifier_spec`].
 pub fn verifier(name: &str, namespace: Option<&str>, kmp_ref: &str) -> Value {
-    let kind = if namespace.is_some() {
-        "NamespacedVerifier"
-    } else {
-        "Verifier"
-    };
-    json!({"apiVersion": V1BETA1, "kind": kind, "metadata": {"name": name, "namespace": namespace},
-           "spec": verifier_spec(kmp_ref)})
+    ratify::object("Verifier", name, namespace, verifier_spec(kmp_ref))
 }
 
 /// Creates the cluster baseline: store, policy, KMP `signer` with the image signer's root,

@@ -7,6 +7,7 @@ pub mod pki;
 use std::path::PathBuf;
 
 use imagegate_notation::descriptor::Descriptor;
+use imagegate_notation::envelope::EnvelopeFormat;
 use imagegate_notation::limits::Limits;
 use imagegate_notation::outcome::Outcome;
 use imagegate_notation::policy::{StoreType, TrustPolicyDocument};
@@ -83,6 +84,30 @@ pub struct Input {
 }
 
 impl Input {
+    /// A `format` `envelope` over `artifact` (`registry.example/repo@<digest>`) under the
+    /// trust policy `policy` (JSON), `root` (DER) the one certificate of the CA store
+    /// `store_name`, at [`pki::T0`], no user metadata, default limits.
+    pub fn signed(
+        format: EnvelopeFormat,
+        envelope: Vec<u8>,
+        artifact: Descriptor,
+        policy: &str,
+        store_name: &str,
+        root: Vec<u8>,
+    ) -> Self {
+        Input {
+            envelope,
+            media_type: format.media_type().to_owned(),
+            reference: format!("registry.example/repo@{}", artifact.digest),
+            artifact,
+            policy: policy_json(policy),
+            store: store(&[(StoreType::Ca, store_name, "root.der", root)]),
+            now: pki::T0,
+            metadata: Vec::new(),
+            limits: Limits::DEFAULT,
+        }
+    }
+
     /// Run the verifier.
     pub fn run(&self, revocation: &dyn RevocationChecker) -> Result<Outcome, Error> {
         verify(&VerifyRequest {

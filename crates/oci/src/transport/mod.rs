@@ -163,14 +163,23 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
 /// says (connection refused, TLS, timeout) is usually in a source, not the error itself.
 /// (URLs we build never hold secrets.)
 pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
+    format!("{e}{}", error_sources(e))
+        .chars()
+        .take(512)
+        .collect()
+}
+
+/// `e`'s sources, each after ": " (empty when it has none), for callers that say what the
+/// error itself is in their own words (its text may hold a URL they must not log).
+pub fn error_sources(e: &dyn std::error::Error) -> String {
+    let mut text = String::new();
     let mut source = e.source();
     while let Some(s) = source {
         text.push_str(": ");
         text.push_str(&s.to_string());
         source = s.source();
     }
-    text.chars().take(512).collect()
+    text
 }
 
 /// What a 404 from the referrers endpoint says.
@@ -192,17 +201,7 @@ pub(crate) async fn classify_referrers_404(
     response: Response,
 ) -> Result<Referrers404, OciError> {
     let redirected = response.url() != requested;
-    let body = read_capped(ctx, response, SMALL_BODY)
-        .await
-        .unwrap_or_default();
-    let detail = registry_error_detail(&body);
-    if detail.starts_with("NAME_UNKNOWN") {
-        return Err(OciError::NotFound {
-            op: ctx.op,
-            reference: ctx.reference.clone(),
-            detail,
-        });
-    }
+    let detail = repository_known(ctx, response).await?;
     if redirected || detail.starts_with("MANIFEST_UNKNOWN") {
         return Ok(Referrers404::NotForSubject);
     }
@@ -212,6 +211,12 @@ pub(crate) async fn classify_referrers_404(
 /// Reads a 404 from the referrers endpoint for the push path: `NAME_UNKNOWN` is an error,
 /// anything else means "maintain the tag schema index" (`Ok`).
 pub(crate) async fn referrers_not_found(ctx: &Ctx, response: Response) -> Result<(), OciError> {
+    repository_known(ctx, response).await.map(drop)
+}
+
+/// Reads a 404's error body: an unknown repository (`NAME_UNKNOWN`) is
+/// [`OciError::NotFound`]; otherwise its `code: message` detail.
+async fn repository_known(ctx: &Ctx, response: Response) -> Result<String, OciError> {
     let body = read_capped(ctx, response, SMALL_BODY)
         .await
         .unwrap_or_default();
@@ -223,7 +228,7 @@ pub(crate) async fn referrers_not_found(ctx: &Ctx, response: Response) -> Result
             detail,
         });
     }
-    Ok(())
+    Ok(detail)
 }
 
 /// `code: message` of the first OCI error in a registry error body, if any.

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
+use imagegate_notation::envelope::EnvelopeFormat;
+use imagegate_oci::{ClientConfig, Credential, Reference, RegistryClient, StaticCredentials};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -19,7 +21,10 @@ use super::aad::TokenBook;
 use super::server::{AsyncHandler, TlsServer};
 use super::{form, get, json_reply, jwt, now_s, TestCa, ACR_NULL_USER, ACR_RESOURCE};
 use crate::http::{Reply, Request};
+use crate::pki::Pki;
+use crate::push::Pusher;
 use crate::registry::Registry;
+use crate::sign::{sign_subject, SignImageOptions};
 use crate::token::{TokenIssuer, TokenSigner};
 
 /// Largest proxied registry response.
@@ -103,6 +108,39 @@ impl Acr {
     pub fn push_token(&self, repo: &str) -> String {
         let access = json!([{"type": "repository", "name": repo, "actions": ["pull", "push"]}]);
         self.issuer.token("uploader", access, 600)
+    }
+
+    /// A pusher for `repo` straight into the registry behind the front (with a push token).
+    pub fn pusher(&self, repo: &str) -> Pusher {
+        let host = self.registry.host();
+        let creds =
+            StaticCredentials::default().with(&host, Credential::Bearer(self.push_token(repo)));
+        let client = RegistryClient::new(ClientConfig {
+            credentials: Arc::new(creds),
+            ..ClientConfig::default()
+        })
+        .unwrap();
+        Pusher::with_client(client, &host, repo)
+    }
+
+    /// Pushes a small image `repo:v1` into the registry behind the front, signed (JWS) with
+    /// `sign_with` if given; returns its digest reference through the front
+    /// (`127.0.0.1:<port>/repo@sha256:…`).
+    pub async fn push_image(&self, repo: &str, sign_with: Option<&Pki>) -> String {
+        let pusher = self.pusher(repo);
+        let subject = pusher.image("v1").await;
+        if let Some(pki) = sign_with {
+            // Signed through the registry itself; verified through the ACR front.
+            let reference = Reference::parse(&format!(
+                "{}/{repo}@{}",
+                self.registry.host(),
+                subject.digest
+            ))
+            .unwrap();
+            let options = SignImageOptions::new(EnvelopeFormat::Jws);
+            sign_subject(&pusher, reference, &subject, pki, &options).await;
+        }
+        format!("{}/{repo}@{}", self.host(), subject.digest)
     }
 
     /// Lifetime of the ACR refresh tokens issued from now on (default 3 h).

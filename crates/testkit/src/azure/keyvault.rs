@@ -75,6 +75,21 @@ struct Version {
     cer: Option<Vec<u8>>,
 }
 
+impl Version {
+    /// An enabled, empty version `id` (created: stamped when stored).
+    fn new(id: String) -> Self {
+        Self {
+            id,
+            enabled: true,
+            created: 0,
+            content_type: String::new(),
+            value: String::new(),
+            jwk: Value::Null,
+            cer: None,
+        }
+    }
+}
+
 #[derive(Default)]
 struct VaultData {
     secrets: HashMap<String, Vec<Version>>,
@@ -152,6 +167,21 @@ impl KeyVault {
         data.last_created
     }
 
+    /// Appends `v`, stamped with the next creation time, as the newest version of `name`
+    /// in `book` (the secrets or the keys); returns its id.
+    fn push_version(
+        &self,
+        book: impl FnOnce(&mut VaultData) -> &mut HashMap<String, Vec<Version>>,
+        name: &str,
+        mut v: Version,
+    ) -> String {
+        let mut data = self.state.data.lock().unwrap();
+        v.created = self.next_created(&mut data);
+        let id = v.id.clone();
+        book(&mut data).entry(name.to_owned()).or_default().push(v);
+        id
+    }
+
     /// Stores a certificate as Key Vault does: a secret of `content_type`
     /// (`application/x-pem-file` or `application/x-pkcs12`) holding `value`, plus the
     /// certificate object whose `cer` is `leaf_der`. Returns the new version.
@@ -162,20 +192,13 @@ impl KeyVault {
         value: &str,
         leaf_der: &[u8],
     ) -> String {
-        let version = version_id();
-        let mut data = self.state.data.lock().unwrap();
-        let created = self.next_created(&mut data);
         let v = Version {
-            id: version.clone(),
-            enabled: true,
-            created,
             content_type: content_type.to_owned(),
             value: value.to_owned(),
-            jwk: Value::Null,
             cer: Some(leaf_der.to_vec()),
+            ..Version::new(version_id())
         };
-        data.secrets.entry(name.to_owned()).or_default().push(v);
-        version
+        self.push_version(|data| &mut data.secrets, name, v)
     }
 
     /// Stores a certificate chain (leaf first, DER) with its private key as a PEM secret
@@ -199,19 +222,11 @@ impl KeyVault {
     pub fn put_key(&self, name: &str, mut jwk: Value) -> String {
         let version = version_id();
         jwk["kid"] = json!(format!("{}/keys/{name}/{version}", self.base()));
-        let mut data = self.state.data.lock().unwrap();
-        let created = self.next_created(&mut data);
         let v = Version {
-            id: version.clone(),
-            enabled: true,
-            created,
-            content_type: String::new(),
-            value: String::new(),
             jwk,
-            cer: None,
+            ..Version::new(version)
         };
-        data.keys.entry(name.to_owned()).or_default().push(v);
-        version
+        self.push_version(|data| &mut data.keys, name, v)
     }
 
     /// Enables or disables a certificate (secret) version.

@@ -8,6 +8,8 @@
 //!   401 bearer challenge, disabled versions, 403/404/429 with Azure's error JSON.
 //! - [`Acr`]: the ACR token service (`/oauth2/exchange`, `/oauth2/token`) in front of a real
 //!   Debian `docker-registry` configured with token auth, on the same HTTPS host.
+//! - [`WorkloadIdentityPod`]: the three above for one federated identity, with the pod's
+//!   projected token and environment: the fixture of every workload-identity test.
 //!
 //! All HTTPS services use a [`TestCa`] the client is told to trust explicitly. Tokens are
 //! JWT-shaped (the signature is random bytes: every service checks tokens against the shared
@@ -16,6 +18,7 @@
 pub mod aad;
 pub mod acr;
 pub mod keyvault;
+pub mod pod;
 pub mod server;
 
 use std::sync::Arc;
@@ -26,6 +29,7 @@ use rcgen::{CertificateParams, DnType, IsCa, KeyPair, SanType};
 pub use aad::{Aad, AadFailure, FederatedIdentity, Imds, TokenBook};
 pub use acr::Acr;
 pub use keyvault::{KeyVault, VaultFailure};
+pub use pod::{aks_overlay_yaml, WorkloadIdentityPod};
 pub use server::TlsServer;
 
 /// The token audience the workload-identity webhook projects (`api://AzureADTokenExchange`).

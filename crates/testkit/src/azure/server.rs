@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::http::{read_request, Reply, Request};
+use crate::http::{read_request, write_full, Reply, Request};
 
 /// The boxed future an [`AsyncHandler`] returns.
 pub type ReplyFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
@@ -99,21 +99,7 @@ where
             b"emulator replies are always Full".to_vec(),
         ),
     };
-    let mut head = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
-    for (k, v) in &headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if !headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-    {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await?;
-    if !head_only {
-        stream.write_all(&body).await?;
-    }
+    write_full(stream, status, &headers, &body, head_only).await?;
     stream.flush().await?;
     stream.shutdown().await?;
     Ok(())
