@@ -5,10 +5,12 @@
 //! `idempotent` on verify (Go `omitempty` on `false`) and sets it on mutate. Every field of an
 //! item is optional on the wire; `items` is absent when the whole request failed.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::time::Duration;
 
-use imagegate_ratify::{go_duration, push_json_string, Failure, RatifyCode, RenderedJson};
+use imagegate_ratify::{
+    go_duration, push_json_string, EnvelopeWriter, Failure, ItemValue, RatifyCode, RenderedJson,
+};
 use serde::{Deserialize, Serialize};
 
 /// The `apiVersion` of every response, as Ratify v1 hard-codes it.
@@ -179,10 +181,6 @@ pub(crate) enum AnswerValue {
 /// The body of a successful response: byte for byte what `serde_json` writes for
 /// [`ProviderResponse::with_items`] with the same items, rendered values spliced in.
 pub(crate) fn render_items(answers: &[Answer], idempotent: bool) -> String {
-    const HEAD: &str = concat!(
-        r#"{"apiVersion":"externaldata.gatekeeper.sh/v1alpha1","#,
-        r#""kind":"ProviderResponse","response":{"#
-    );
     let values: usize = answers
         .iter()
         .map(|a| match &a.value {
@@ -190,43 +188,28 @@ pub(crate) fn render_items(answers: &[Answer], idempotent: bool) -> String {
             _ => 64,
         })
         .sum();
-    let mut out = String::with_capacity(HEAD.len() + 32 + values + answers.len() * 96);
-    out.push_str(HEAD);
-    if idempotent {
-        out.push_str(r#""idempotent":true,"#);
-    }
-    out.push_str(r#""items":["#);
-    for (i, answer) in answers.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
+    let mut writer = EnvelopeWriter::new(
+        RESPONSE_API_VERSION,
+        idempotent,
+        push_json_string,
+        values + answers.len() * 96,
+    );
+    for answer in answers {
         let key = answer.raw_key.as_str();
-        out.push_str(r#"{"key":"#);
-        push_json_string(&mut out, key);
-        match &answer.value {
-            None => {}
+        let serialised;
+        let value = match &answer.value {
+            None => None,
             Some(AnswerValue::Value(value)) => {
-                out.push_str(r#","value":"#);
-                // Writing to a String cannot fail.
-                let _ = write!(out, "{value}");
+                serialised = value.to_string();
+                Some(ItemValue::Json(&serialised))
             }
-            Some(AnswerValue::Rendered(rendered)) => {
-                out.push_str(r#","value":"#);
-                out.push_str(rendered.as_str());
-            }
-            Some(AnswerValue::EchoKey) => {
-                out.push_str(r#","value":"#);
-                push_json_string(&mut out, key);
-            }
-        }
-        if let Some(error) = &answer.error {
-            out.push_str(r#","error":"#);
-            push_json_string(&mut out, &error.to_string());
-        }
-        out.push('}');
+            Some(AnswerValue::Rendered(rendered)) => Some(ItemValue::Json(rendered.as_str())),
+            Some(AnswerValue::EchoKey) => Some(ItemValue::Str(key)),
+        };
+        let error = answer.error.as_ref().map(ToString::to_string);
+        writer.item(key, value, error.as_deref());
     }
-    out.push_str("]}}");
-    out
+    writer.finish()
 }
 
 fn is_false(value: &bool) -> bool {

@@ -20,6 +20,7 @@
 
 mod code;
 mod duration;
+mod envelope;
 mod extensions;
 mod json;
 mod key;
@@ -30,6 +31,7 @@ pub mod v2;
 
 pub use crate::code::{Cause, CauseKind, Failure, RatifyCode};
 pub use crate::duration::go_duration;
+pub use crate::envelope::{EnvelopeWriter, ItemValue};
 pub use crate::extensions::Extensions;
 pub use crate::json::{push_json_string, RenderedJson};
 pub use crate::key::{split, KeyFormatError, RequestKey, SplitKey};

@@ -7,18 +7,13 @@
 //! `response{idempotent, items, systemError}`, item `{key, value, error}`.
 
 use super::json::push_go_string;
+use crate::envelope::EnvelopeWriter;
 
 /// The envelope's `apiVersion`.
 pub const API_VERSION: &str = "externaldata.gatekeeper.sh/v1beta1";
 
-/// An item's `value`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum V2Value<'a> {
-    /// JSON rendered ahead of time (a verify result), written verbatim.
-    Json(&'a str),
-    /// A string, written as a JSON string (a mutate answer, or the key echoed on failure).
-    Str(&'a str),
-}
+/// An item's `value` (the envelope's, shared with v1).
+pub type V2Value<'a> = crate::envelope::ItemValue<'a>;
 
 /// One item of a v2 response.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,37 +35,14 @@ pub fn render_response(items: &[V2Item<'_>], idempotent: bool) -> String {
             _ => 64,
         })
         .sum();
-    let mut out = String::with_capacity(128 + values + items.len() * 96);
-    out.push_str(r#"{"apiVersion":""#);
-    out.push_str(API_VERSION);
-    out.push_str(r#"","kind":"ProviderResponse","response":{"#);
-    if idempotent {
-        out.push_str(r#""idempotent":true,"#);
+    let mut writer = EnvelopeWriter::new(
+        API_VERSION,
+        idempotent,
+        push_go_string,
+        values + items.len() * 96,
+    );
+    for item in items {
+        writer.item(item.key, item.value, item.error);
     }
-    out.push_str(r#""items":["#);
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(r#"{"key":"#);
-        push_go_string(&mut out, item.key);
-        match item.value {
-            Some(V2Value::Json(json)) => {
-                out.push_str(r#","value":"#);
-                out.push_str(json);
-            }
-            Some(V2Value::Str(s)) => {
-                out.push_str(r#","value":"#);
-                push_go_string(&mut out, s);
-            }
-            None => {}
-        }
-        if let Some(error) = item.error {
-            out.push_str(r#","error":"#);
-            push_go_string(&mut out, error);
-        }
-        out.push('}');
-    }
-    out.push_str("]}}");
-    out
+    writer.finish()
 }
