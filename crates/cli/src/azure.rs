@@ -19,7 +19,7 @@ const FIRST_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The running refreshers; dropping it stops them and removes the material directory.
 pub(crate) struct KeyVaultMaterial {
-    _dir: tempfile::TempDir,
+    _dir: MaterialDir,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     _refreshers: Vec<Arc<KmpRefresher>>,
 }
@@ -29,6 +29,36 @@ impl Drop for KeyVaultMaterial {
         for t in &self.tasks {
             t.abort();
         }
+    }
+}
+
+/// The private directory the refreshers write Key Vault material to, announced to the
+/// engine while it lives; dropping it withdraws the announcement and removes it.
+pub(crate) struct MaterialDir(tempfile::TempDir);
+
+impl MaterialDir {
+    /// Reads the pod's Azure environment (`AZURE_*`, `IMAGEGATE_AZURE_*`) and its client
+    /// settings, and creates and announces the material directory: what both modes need
+    /// before building refreshers.
+    pub(crate) fn with_environment() -> Result<(Self, AzureEnv, HttpSettings)> {
+        let env = AzureEnv::from_process();
+        let http = HttpSettings::from_env(&env).context("Azure client settings")?;
+        let dir = tempfile::Builder::new()
+            .prefix("imagegate-keyvault-")
+            .tempdir()
+            .context("cannot create the Key Vault material directory")?;
+        imagegate_engine::config::azure::set_key_vault_material_dir(Some(dir.path().to_path_buf()));
+        Ok((Self(dir), env, http))
+    }
+
+    /// The directory.
+    pub(crate) fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for MaterialDir {
+    fn drop(&mut self) {
         imagegate_engine::config::azure::set_key_vault_material_dir(None);
     }
 }
@@ -46,15 +76,7 @@ pub(crate) async fn start(crd_dir: Option<&Path>) -> Result<Option<KeyVaultMater
     if providers.is_empty() {
         return Ok(None);
     }
-    let env = AzureEnv::from_process();
-    let http = HttpSettings::from_env(&env).context("Azure client settings")?;
-    let material = tempfile::Builder::new()
-        .prefix("imagegate-keyvault-")
-        .tempdir()
-        .context("cannot create the Key Vault material directory")?;
-    imagegate_engine::config::azure::set_key_vault_material_dir(Some(
-        material.path().to_path_buf(),
-    ));
+    let (material, env, http) = MaterialDir::with_environment()?;
     let mut refreshers = Vec::new();
     for (key, spec) in providers {
         let r = KmpRefresher::new(&key, spec, &env, &http, Arc::new(SystemClock))

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use imagegate_azure::refresh::{material_file_name, status_file_name, write_atomically};
@@ -20,7 +20,7 @@ use imagegate_kube::{KeyManagementHook, KmpObject};
 use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
-use super::{first_fetch, keep_fresh};
+use super::{first_fetch, keep_fresh, MaterialDir};
 
 /// The material in force as the status shows it: its fingerprint and `properties` (kept
 /// from the fetch that changed it, so a refresh that brings the same certificates does not
@@ -60,7 +60,7 @@ impl Drop for Running {
 /// The Key Vault refreshers of Kubernetes mode; dropping it stops them and removes the
 /// material directory.
 pub(crate) struct KubeKeyVault {
-    dir: tempfile::TempDir,
+    dir: MaterialDir,
     env: AzureEnv,
     http: HttpSettings,
     running: Mutex<HashMap<String, Running>>,
@@ -73,13 +73,7 @@ impl KubeKeyVault {
     /// Reads the Azure environment (`AZURE_*`, `IMAGEGATE_AZURE_*`) and announces a private
     /// material directory to the engine.
     pub(crate) fn new() -> Result<Self> {
-        let env = AzureEnv::from_process();
-        let http = HttpSettings::from_env(&env).context("Azure client settings")?;
-        let dir = tempfile::Builder::new()
-            .prefix("imagegate-keyvault-")
-            .tempdir()
-            .context("cannot create the Key Vault material directory")?;
-        imagegate_engine::config::azure::set_key_vault_material_dir(Some(dir.path().to_path_buf()));
+        let (dir, env, http) = MaterialDir::with_environment()?;
         Ok(Self {
             dir,
             env,
@@ -150,12 +144,6 @@ impl KubeKeyVault {
             task,
             refresher,
         })
-    }
-}
-
-impl Drop for KubeKeyVault {
-    fn drop(&mut self) {
-        imagegate_engine::config::azure::set_key_vault_material_dir(None);
     }
 }
 
