@@ -10,7 +10,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::time::Instant;
 
 use crate::support::{
-    client_config, provider_request, read_response, start, start_with, tls_connect, Harness,
+    client_config, provider_request, read_response, read_to_close, start, start_with, tls_connect,
+    Harness,
 };
 
 const FIFTY_MIB: usize = 50 * 1024 * 1024;
@@ -341,19 +342,7 @@ async fn raw_exchange(h: &Harness, bytes: &[u8]) -> String {
     .unwrap();
     stream.write_all(bytes).await.unwrap();
     stream.flush().await.unwrap();
-    let mut out = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(15), async {
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => out.extend_from_slice(&chunk[..n]),
-            }
-        }
-    })
-    .await;
-    assert!(read.is_ok(), "the server did not close the connection");
-    String::from_utf8_lossy(&out).into_owned()
+    read_to_close(&mut stream).await
 }
 
 /// Issue 16 item 7: the refusals actix-http's HTTP layer makes on its own (bad framing,

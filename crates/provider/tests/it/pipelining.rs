@@ -2,29 +2,11 @@
 //! request pipelined behind it on the same connection is not served (RFC 9112 §9.6).
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use imagegate_provider::VERIFY_PATH;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
-use crate::support::{client_config, provider_request, start, tls_connect};
-
-/// Reads everything until the server closes (within 10 s).
-async fn read_to_close<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> String {
-    let mut buf = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), async {
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-    })
-    .await;
-    assert!(read.is_ok(), "the connection was not closed");
-    String::from_utf8_lossy(&buf).into_owned()
-}
+use crate::support::{client_config, provider_request, read_to_close, start, tls_connect};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_served_after_a_refusal_that_closes() {

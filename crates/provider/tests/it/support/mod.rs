@@ -249,6 +249,23 @@ where
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no response in 10 s"))?
 }
 
+/// Reads everything until the server closes (within 10 s).
+pub async fn read_to_close<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> String {
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the connection was not closed");
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 /// Polls `done` every 20 ms for up to 10 s.
 pub async fn wait_until(what: &str, done: impl Fn() -> bool) {
     for _ in 0..500 {
