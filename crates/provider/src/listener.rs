@@ -106,11 +106,8 @@ fn listen_tls(
             .map_init_err(|()| ())
             .map_err(|_| ())
             .and_then(fn_service(move |io: TlsStream<TcpStream>| {
-                let (tcp, _) = io.get_ref();
-                let peer = tcp.peer_addr().ok();
-                let _ = tcp.set_nodelay(true);
-                let wrapped = RefusalBodies::new(io, observer(&metrics, peer));
-                async move { Ok::<_, ()>((wrapped, peer)) }
+                let wrapped = wrap(io, |io| io.get_ref().0, &metrics);
+                async move { Ok::<_, ()>(wrapped) }
             }))
             .and_then(http(Arc::clone(&state), shutdown.clone()))
     })
@@ -126,21 +123,29 @@ fn listen_plain(
     builder.listen("imagegate-provider", listener, move || {
         let metrics = metrics.clone();
         fn_service(move |io: TcpStream| {
-            let peer = io.peer_addr().ok();
-            let _ = io.set_nodelay(true);
-            let wrapped = RefusalBodies::new(io, observer(&metrics, peer));
-            async move { Ok::<_, ()>((wrapped, peer)) }
+            let wrapped = wrap(io, |io| io, &metrics);
+            async move { Ok::<_, ()>(wrapped) }
         })
         .and_then(http(Arc::clone(&state), shutdown.clone()))
     })
 }
 
-fn observer(metrics: &Metrics, peer: Option<SocketAddr>) -> RefusalObserver {
-    RefusalObserver {
+/// `io` (whose TCP socket `tcp` reaches) with `TCP_NODELAY` set, under [`RefusalBodies`],
+/// and its peer address: what the HTTP/1 service takes.
+fn wrap<IO>(
+    io: IO,
+    tcp: impl FnOnce(&IO) -> &TcpStream,
+    metrics: &Metrics,
+) -> (RefusalBodies<IO>, Option<SocketAddr>) {
+    let socket = tcp(&io);
+    let peer = socket.peer_addr().ok();
+    let _ = socket.set_nodelay(true);
+    let observer = RefusalObserver {
         metrics: metrics.clone(),
         peer,
         head_timeout: HEAD_TIMEOUT,
-    }
+    };
+    (RefusalBodies::new(io, observer), peer)
 }
 
 /// actix-http's HTTP/1 service over a wrapped stream, serving the provider application.
