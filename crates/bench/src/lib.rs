@@ -25,6 +25,7 @@ pub mod error;
 pub mod fixture;
 pub mod floor;
 pub mod registry;
+pub mod replay;
 pub mod report;
 pub mod scenario;
 pub mod stats;

@@ -108,6 +108,11 @@ impl AccessLoggedRegistry {
         })
     }
 
+    /// Nanoseconds the registry process has spent on CPU so far.
+    pub fn cpu_ns(&self) -> Result<u64, BenchError> {
+        crate::cpu::process_cpu_ns(self.pid)
+    }
+
     /// `127.0.0.1:<port>`, as written in image references.
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
