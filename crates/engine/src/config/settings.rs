@@ -18,7 +18,7 @@
 //!     "maxVerifications": 0,          // concurrent signature verifications; 0 = CPU count
 //!     "maxSignaturesPerSubject": 100, // more signature referrers than this fail the subject
 //!     "maxSignaturesInFlight": 4,     // signatures of one subject fetched/verified at once
-//!     "maxRequestsPerRegistry": 100   // registry requests in flight per registry host
+//!     "maxRequestsPerRegistry": 256   // registry requests in flight per registry host
 //!   },
 //!   "registry": {
 //!     "requestTimeoutMs": 10000, "connectTimeoutMs": 5000, "maxAttempts": 4,
@@ -163,7 +163,7 @@ impl Default for ConcurrencySettings {
             max_verifications: 0,
             max_signatures_per_subject: 100,
             max_signatures_in_flight: 4,
-            max_requests_per_registry: 100,
+            max_requests_per_registry: 256,
         }
     }
 }
