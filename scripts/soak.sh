@@ -19,6 +19,10 @@ target=${CARGO_TARGET_DIR:-target}
 case "${SOAK_SECONDS:-600}" in
   '' | *[!0-9]*) echo "soak.sh: SOAK_SECONDS must be a whole number of seconds" >&2; exit 2 ;;
 esac
+if [ "${SOAK_SECONDS:-600}" -lt 30 ] || [ "${SOAK_SECONDS:-600}" -gt 86400 ]; then
+  echo "soak.sh: SOAK_SECONDS must be between 30 and 86400 (got ${SOAK_SECONDS})" >&2
+  exit 2
+fi
 if [ ! -x /usr/bin/docker-registry ]; then
   echo "soak.sh: /usr/bin/docker-registry is missing: apt-get install -y docker-registry" >&2
   exit 2

@@ -15,6 +15,9 @@
 //! - [`kube_api::ApiServer`]: an in-test Kubernetes API server (list/watch, status
 //!   subresource, conflicts, 410 after compaction, discovery for kubectl, request log,
 //!   restart) for the `--kubernetes` mode's tests and `make demo-kube`.
+//! - [`azure`]: Entra ID (workload identity), IMDS, Key Vault and the ACR token service in
+//!   front of a real registry, over TLS; [`azure::WorkloadIdentityPod`] wires them for a test.
+//! - [`token`]: the Docker registry token issuer behind [`Registry`]'s token auth.
 //!
 //! Every helper panics with a message that says what failed: its callers are tests, where
 //! a loud failure at the point of the problem is the useful behaviour.

@@ -171,17 +171,20 @@ impl Pki {
 
     /// The leaf key, PKCS#8 PEM.
     pub fn key_pem(&self) -> String {
-        pem("PRIVATE KEY", &self.key_pkcs8)
+        pem_block("PRIVATE KEY", &self.key_pkcs8)
     }
 
     /// The chain (leaf first), PEM.
     pub fn chain_pem(&self) -> String {
-        self.chain().iter().map(|c| pem("CERTIFICATE", c)).collect()
+        self.chain()
+            .iter()
+            .map(|c| pem_block("CERTIFICATE", c))
+            .collect()
     }
 
     /// The root, PEM.
     pub fn root_pem(&self) -> String {
-        pem("CERTIFICATE", &self.root)
+        pem_block("CERTIFICATE", &self.root)
     }
 
     /// Writes `key.pem`, `chain.pem` and `root.pem` into `dir` (for CLI tests).
@@ -339,7 +342,8 @@ pub fn leaf_params(cn: &str) -> CertificateParams {
 }
 
 /// PEM text of one DER object (64-column base64).
-fn pem(label: &str, der: &[u8]) -> String {
+/// `der` as one PEM block labelled `label` (64-column base64).
+pub fn pem_block(label: &str, der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {

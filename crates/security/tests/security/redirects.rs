@@ -1,5 +1,5 @@
-//! Redirect policy of the registry client (`crates/oci/src/transport.rs`,
-//! `redirect_policy`): no downgrade from `https://` to `http://` (not even to loopback, unless
+//! Redirect policy of the registry client (`crates/oci/src/transport/redirect.rs`,
+//! `policy`): no downgrade from `https://` to `http://` (not even to loopback, unless
 //! the target is listed in `insecure_hosts`) and no plain-HTTP hop to a host that is neither
 //! loopback nor configured, each refused before any connection is made. (Loops, and credentials dropped on a cross-host hop: `crates/oci/tests/hostile.rs`.)
 //!

@@ -338,8 +338,15 @@ async fn proxy(s: &AcrState, req: &Request) -> std::io::Result<Reply> {
         let mut buf = [0u8; 16384];
         loop {
             let n = up.read(&mut buf).await?;
-            if n == 0 || raw.len() > MAX_PROXY_BYTES {
+            if n == 0 {
                 return Ok::<_, std::io::Error>(());
+            }
+            if raw.len() + n > MAX_PROXY_BYTES {
+                // Relaying a cut answer under its original Content-Length would look like a
+                // network fault to the client; this fails the request (the caller answers 502).
+                return Err(std::io::Error::other(
+                    "registry answer over the proxy's cap",
+                ));
             }
             raw.extend_from_slice(&buf[..n]);
         }

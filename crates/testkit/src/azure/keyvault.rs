@@ -13,6 +13,7 @@ use super::aad::TokenBook;
 use super::server::{AsyncHandler, TlsServer};
 use super::{form, get, json_reply, now_s, TestCa, VAULT_RESOURCE};
 use crate::http::{Reply, Request};
+use crate::pki::pem_block;
 
 /// The emulated vault's DNS name (resolve it to 127.0.0.1 in the client).
 pub const VAULT_HOST: &str = "emuvault.vault.azure.net";
@@ -268,18 +269,6 @@ impl KeyVault {
     pub fn served(&self) -> usize {
         self.state.served.load(Ordering::SeqCst)
     }
-}
-
-/// PEM text of one DER object.
-pub fn pem_block(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(chunk).unwrap());
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
 }
 
 /// A password-less PKCS#12 (PBES2/AES-256, HMAC-SHA256) holding `key_pkcs8` and `chain`.
