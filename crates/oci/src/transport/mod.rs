@@ -1,5 +1,6 @@
 //! HTTP transport, split by job: this module holds the shared state (one pooled reqwest
-//! client, the auth state, the byte budget), the per-operation context and the mapping of
+//! client — HTTP/2 where the registry offers it over TLS, so a burst of keys shares one
+//! connection and one handshake; HTTP/1.1 otherwise — the auth state, the byte budget), the per-operation context and the mapping of
 //! registry answers to errors; [`retry`] is the send loop (auth refresh on 401, bounded
 //! retries honouring `Retry-After`, the request observer), [`token`] the Docker token flow,
 //! [`redirect`] the redirect policy and [`body`] the size-capped, budgeted body reads.
@@ -24,6 +25,10 @@ pub(crate) use body::{declared_length, read_budgeted, read_capped, read_reserved
 
 /// Largest error or token response body we read.
 const SMALL_BODY: u64 = 64 * 1024;
+/// Largest header block an HTTP/2 registry may send with one answer (hyper's default is
+/// 16 KiB; registries send a few hundred bytes, a paginated `Link` or a token challenge a few
+/// KiB). A larger block fails that request.
+const MAX_HTTP2_HEADER_LIST_BYTES: u32 = 64 * 1024;
 
 /// Shared state behind a `RegistryClient`.
 pub(crate) struct Transport {
@@ -67,6 +72,7 @@ impl Transport {
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
+            .http2_max_header_list_size(MAX_HTTP2_HEADER_LIST_BYTES)
             .redirect(redirect::policy(&config));
         let mut roots = Vec::new();
         for pem in &config.extra_root_pems {
