@@ -47,13 +47,27 @@ impl Upstream<'_> {
         }
     }
 
-    /// Nanoseconds the real registry has spent on CPU (0 for the replay, whose answers come
-    /// from memory).
-    fn registry_cpu_ns(&self) -> Result<u64, BenchError> {
+    /// Nanoseconds the real registry has spent on CPU so far; `None` for the replay, whose
+    /// answers come from memory.
+    fn registry_cpu_ns(&self) -> Result<Option<u64>, BenchError> {
         match self {
-            Self::Real(registry) => registry.cpu_ns(),
-            Self::Replay(_) => Ok(0),
+            Self::Real(registry) => registry.cpu_ns().map(Some),
+            Self::Replay(_) => Ok(None),
         }
+    }
+
+    /// Runs `work`, adding the registry CPU it cost (µs) to `cpu_us` where that is measured.
+    async fn measuring_cpu<T>(
+        &self,
+        cpu_us: &mut Vec<f64>,
+        work: impl std::future::Future<Output = Result<T, BenchError>>,
+    ) -> Result<T, BenchError> {
+        let before = self.registry_cpu_ns()?;
+        let out = work.await?;
+        if let (Some(before), Some(after)) = (before, self.registry_cpu_ns()?) {
+            cpu_us.push(after.saturating_sub(before) as f64 / 1e3);
+        }
+        Ok(out)
     }
 
     fn label(&self) -> &'static str {
@@ -193,9 +207,10 @@ impl Burst<'_> {
             let mut registry_cpu = Vec::new();
             for _ in 0..REPEATS {
                 let before = upstream.requests().await?;
-                let cpu_before = upstream.registry_cpu_ns()?;
-                runs.push(self.verify(&keys, notes).await?);
-                registry_cpu.push((upstream.registry_cpu_ns()? - cpu_before) as f64 / 1e3);
+                let took = upstream
+                    .measuring_cpu(&mut registry_cpu, self.verify(&keys, notes))
+                    .await?;
+                runs.push(took);
                 let after = upstream.requests().await?;
                 per_key.push(after.saturating_sub(before) as f64 / size as f64);
             }
@@ -204,30 +219,31 @@ impl Burst<'_> {
             let mut plain = Vec::new();
             let mut plain_registry_cpu = Vec::new();
             for _ in 0..REPEATS {
-                let cpu_before = upstream.registry_cpu_ns()?;
-                plain.push(burst_floor(via, repo, images).await? as f64);
-                plain_registry_cpu.push((upstream.registry_cpu_ns()? - cpu_before) as f64 / 1e3);
+                let took = upstream
+                    .measuring_cpu(&mut plain_registry_cpu, burst_floor(via, repo, images))
+                    .await?;
+                plain.push(took as f64);
             }
             let plain_med = median(&plain);
-            // The registry alone cannot answer a burst faster than its CPU time spread over
-            // every core of the machine (which it shares with the proxy and the client).
-            let registry_bound =
-                3.0 * DELAY.as_micros() as f64 + median(&plain_registry_cpu) / self.cores;
-            notes.push(format!(
-                "{}, {size} keys, runs (µs): {:?}; registry requests per key: {:?}; registry \
-                 CPU during each burst (µs): {:?}; the same {} GETs from a plain client, runs \
-                 (µs): {:?}, registry CPU (µs): {:?}",
+            let whole = |xs: &[f64]| xs.iter().map(|x| *x as u64).collect::<Vec<_>>();
+            let mut note = format!(
+                "{}, {size} keys, runs (µs): {:?}; registry requests per key: {:?}; the same {} \
+                 GETs from a plain client, runs (µs): {:?}",
                 upstream.label(),
-                runs.iter().map(|x| *x as u64).collect::<Vec<_>>(),
+                whole(&runs),
                 per_key.iter().map(|x| fmt(*x, 3)).collect::<Vec<_>>(),
-                registry_cpu.iter().map(|x| *x as u64).collect::<Vec<_>>(),
                 3 * size,
-                plain.iter().map(|x| *x as u64).collect::<Vec<_>>(),
-                plain_registry_cpu
-                    .iter()
-                    .map(|x| *x as u64)
-                    .collect::<Vec<_>>()
-            ));
+                whole(&plain)
+            );
+            if !registry_cpu.is_empty() {
+                note.push_str(&format!(
+                    "; registry CPU (µs) during each burst: {:?}, during each plain-client \
+                     burst: {:?}",
+                    whole(&registry_cpu),
+                    whole(&plain_registry_cpu)
+                ));
+            }
+            notes.push(note);
             if size == 1 {
                 one_key = med;
             }
@@ -236,13 +252,17 @@ impl Burst<'_> {
                 200 => ("≤ 1.5× one key", Some(med <= 1.5 * one_key)),
                 _ => ("—", None),
             };
-            let bound = if replayed {
+            // The registry alone cannot answer a burst faster than its CPU time spread over
+            // every core of the machine (which it shares with the proxy and the client).
+            let bound = if plain_registry_cpu.is_empty() {
                 String::new()
             } else {
+                let bound =
+                    3.0 * DELAY.as_micros() as f64 + median(&plain_registry_cpu) / self.cores;
                 format!(
                     "; registry CPU bound {} ({}× one key)",
-                    ms(registry_bound as u32),
-                    fmt(registry_bound / one_key.max(1.0), 2)
+                    ms(bound as u32),
+                    fmt(bound / one_key.max(1.0), 2)
                 )
             };
             rows.push(Row::new(
